@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"huimin/internal/app"
+	"huimin/internal/db"
+)
+
+// config is everything read from the environment, with defaults (DESIGN §2).
+type config struct {
+	DB              string
+	Addr            string
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{DB: db.DefaultSpec, Addr: "127.0.0.1:8080", LogLevel: slog.LevelInfo, ShutdownTimeout: 15 * time.Second}
+	if v := getenv("HUIMIN_DB"); v != "" {
+		c.DB = v
+	}
+	if v := getenv("HUIMIN_ADDR"); v != "" {
+		c.Addr = v
+	}
+	if v := getenv("HUIMIN_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
+			return c, fmt.Errorf("HUIMIN_LOG_LEVEL %q: want debug, info, warn or error", v)
+		}
+	}
+	if v := getenv("HUIMIN_SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("HUIMIN_SHUTDOWN_TIMEOUT %q: want a duration such as 15s", v)
+		}
+		c.ShutdownTimeout = d
+	}
+	return c, nil
+}
+
+func versionString() string {
+	v := app.Version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 && v == "dev" {
+				v = "dev-" + s.Value[:12]
+			}
+		}
+		return fmt.Sprintf("huimin %s (%s)", v, bi.GoVersion)
+	}
+	return "huimin " + v
+}

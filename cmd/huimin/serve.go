@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"huimin/internal/app"
+	"huimin/internal/db"
+)
+
+// serve migrates, seeds, prints the first admin token, and serves until the
+// context ends; then it stops accepting, lets in-flight requests finish
+// within the shutdown timeout and closes the database.
+func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+	d, err := db.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	n, err := d.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("schema migrated", "applied", n, "dialect", string(d.Dialect))
+
+	a := app.New(d, app.Config{Log: log, Now: time.Now})
+	adminToken, err := a.Bootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	if adminToken != "" {
+		fmt.Fprintf(stdout, "Created the first admin token (shown once; keep it safe):\n%s\n", adminToken)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := a.Echo.Server
+	srv.Handler = a.Echo
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "huimin serving on http://%s (database: %s)\n", ln.Addr(), d.Dialect)
+	log.Info("serving", "addr", ln.Addr().String(), "version", app.Version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

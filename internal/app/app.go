@@ -1,0 +1,132 @@
+// Package app builds the Huimin HTTP application: the one Echo instance that
+// the binary serves and the HTTP tests drive, with its services wired.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"huimin/docs"
+	"huimin/internal/apperr"
+	"huimin/internal/auth"
+	"huimin/internal/db"
+	"huimin/internal/web"
+)
+
+// Version is set at build time with -ldflags "-X huimin/internal/app.Version=…".
+var Version = "dev"
+
+// Config is what the application needs besides the database.
+type Config struct {
+	Log *slog.Logger
+	Now func() time.Time
+}
+
+// App is the wired application.
+type App struct {
+	Echo     *echo.Echo
+	DB       *db.DB
+	Tokens   *auth.Service
+	Registry *prometheus.Registry
+	log      *slog.Logger
+	seeders  []func(context.Context) error
+	now      func() time.Time
+}
+
+// New wires the services on d and builds the router.
+func New(d *db.DB, cfg Config) *App {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &App{
+		DB: d, Registry: reg, log: cfg.Log, now: cfg.Now,
+		Tokens: auth.NewService(d, cfg.Now),
+	}
+	a.Echo = a.router()
+	return a
+}
+
+func (a *App) router() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = web.ErrorHandler(a.log)
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	// Echo's own 404/405 go through the same error handler, as the envelope.
+	e.Use(web.RequestIDs(), web.AccessLog(a.log), a.metrics(), web.Recover(a.log), web.BodyLimits())
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": Version})
+	})
+	e.GET("/readyz", a.ready)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.yaml", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", docs.OpenAPI)
+	})
+
+	api := e.Group("/api/v1", a.Tokens.Middleware())
+	a.Tokens.Routes(api)
+	return e
+}
+
+// ready answers 200 when the database answers within two seconds, else 503.
+func (a *App) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := a.DB.Ping(ctx); err != nil {
+		return apperr.New(apperr.ErrUnavailable, "the database does not answer")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// metrics counts requests by route, method and status, and times them.
+func (a *App) metrics() echo.MiddlewareFunc {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "huimin_http_requests_total", Help: "HTTP requests by route, method and status.",
+	}, []string{"route", "method", "status"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "huimin_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "method"})
+	a.Registry.MustRegister(requests, latency)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if route == "" {
+				route = "(unmatched)"
+			}
+			requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+			latency.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+			return nil
+		}
+	}
+}
+
+// Bootstrap prepares a fresh database for use: it seeds the four 2026 plans
+// when no plan exists and creates the first admin token when none is live,
+// returning that token's raw value (empty when one already existed).
+func (a *App) Bootstrap(ctx context.Context) (string, error) {
+	for _, seed := range a.seeders {
+		if err := seed(ctx); err != nil {
+			return "", err
+		}
+	}
+	return a.Tokens.EnsureAdmin(ctx)
+}

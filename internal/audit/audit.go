@@ -1,0 +1,47 @@
+// Package audit appends to the audit log of DESIGN §8: every mutating request
+// and every export, with who, what and the outcome. Rows are only inserted.
+// Each service writes its record in the same transaction as the change it
+// describes, so a change and its audit record exist together or not at all.
+package audit
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"huimin/internal/ids"
+)
+
+// Record is one audit log row.
+type Record struct {
+	ID        string `gorm:"primaryKey"`
+	At        int64
+	Actor     string
+	Role      string
+	Org       string
+	Action    string
+	Target    string
+	Outcome   string
+	RequestID string
+}
+
+// TableName is the audit table.
+func (Record) TableName() string { return "audit_log" }
+
+// Who is the acting principal and request, as the services receive it.
+type Who struct {
+	Actor     string
+	Role      string
+	Org       string
+	RequestID string
+}
+
+// Write appends one record in tx.
+func Write(ctx context.Context, tx *gorm.DB, now time.Time, who Who, action, target, outcome string) error {
+	r := Record{
+		ID: ids.New(now), At: now.UnixMilli(), Actor: who.Actor, Role: who.Role, Org: who.Org,
+		Action: action, Target: target, Outcome: outcome, RequestID: who.RequestID,
+	}
+	return tx.WithContext(ctx).Create(&r).Error
+}

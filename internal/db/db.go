@@ -1,0 +1,276 @@
+// Package db opens Huimin's database — embedded SQLite by default, MySQL or
+// MariaDB on request — migrates it, and runs transactions with bounded
+// retries and driver errors translated into apperr kinds.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/glebarez/go-sqlite"
+	gormsqlite "github.com/glebarez/sqlite"
+	"github.com/go-sql-driver/mysql"
+	gormmysql "gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"huimin/internal/apperr"
+	"huimin/migrations"
+)
+
+// DB is an open database and its dialect.
+type DB struct {
+	*gorm.DB
+	Dialect migrations.Dialect
+	SQL     *sql.DB
+}
+
+// DefaultSpec is the embedded default of DESIGN §2.
+const DefaultSpec = "sqlite:huimin-data/huimin.db"
+
+// Open opens the database named by spec: "sqlite:PATH" or "mysql:DSN" (any
+// go-sql-driver DSN). It does not migrate; call Migrate.
+func Open(ctx context.Context, spec string) (*DB, error) {
+	kind, rest, ok := strings.Cut(spec, ":")
+	if !ok || rest == "" {
+		return nil, fmt.Errorf("HUIMIN_DB %q: want sqlite:PATH or mysql:DSN", spec)
+	}
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true, // every write here runs in an explicit transaction
+		PrepareStmt:            false,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	var (
+		g   *gorm.DB
+		err error
+		d   migrations.Dialect
+	)
+	switch kind {
+	case "sqlite":
+		d = migrations.SQLite
+		g, err = openSQLite(rest, cfg)
+	case "mysql":
+		d = migrations.MySQL
+		g, err = openMySQL(rest, cfg)
+	default:
+		return nil, fmt.Errorf("HUIMIN_DB %q: unknown kind %q, want sqlite or mysql", spec, kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s database: %w", kind, err)
+	}
+	return &DB{DB: g, Dialect: d, SQL: sqlDB}, nil
+}
+
+// openSQLite uses the pure-Go SQLite driver (no cgo, so `make run` needs no C
+// toolchain). WAL lets readers run beside the one writer; _txlock=immediate
+// takes the write lock at BEGIN so a read-then-write transaction never fails
+// on lock upgrade; synchronous=NORMAL in WAL mode loses no committed
+// transaction when the process is killed (only an OS crash could lose the
+// last ones; set HUIMIN_SQLITE_SYNC=FULL to fsync every commit).
+func openSQLite(path string, cfg *gorm.Config) (*gorm.DB, error) {
+	if dir := filepath.Dir(path); dir != "" && dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	sync := os.Getenv("HUIMIN_SQLITE_SYNC")
+	if sync == "" {
+		sync = "NORMAL"
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Set("_txlock", "immediate")
+	g, err := gorm.Open(gormsqlite.Open("file:"+path+"?"+q.Encode()), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	// One writer at a time is SQLite's nature; a small pool keeps readers
+	// (exports, lists) from queueing behind it.
+	sqlDB.SetMaxOpenConns(8)
+	sqlDB.SetMaxIdleConns(8)
+	return g, nil
+}
+
+// openMySQL fills in what Huimin relies on unless the DSN says otherwise:
+// utf8mb4, parseTime, READ COMMITTED (fewer gap locks, and each statement
+// after a locking read sees the latest commits), short dial timeouts so an
+// outage is answered with 503 quickly, and client-side interpolation to save
+// a round trip per statement.
+func openMySQL(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
+	mc, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("HUIMIN_DB mysql DSN: %w", err)
+	}
+	mc.ParseTime = true
+	if mc.Collation == "" || !strings.HasPrefix(mc.Collation, "utf8mb4") {
+		mc.Collation = "utf8mb4_general_ci"
+	}
+	if mc.Timeout == 0 {
+		mc.Timeout = 2 * time.Second
+	}
+	if mc.ReadTimeout == 0 {
+		mc.ReadTimeout = 30 * time.Second
+	}
+	if mc.WriteTimeout == 0 {
+		mc.WriteTimeout = 30 * time.Second
+	}
+	mc.InterpolateParams = true
+	if mc.Params == nil {
+		mc.Params = map[string]string{}
+	}
+	if _, ok := mc.Params["tx_isolation"]; !ok {
+		mc.Params["tx_isolation"] = "'READ-COMMITTED'"
+	}
+	g, err := gorm.Open(gormmysql.New(gormmysql.Config{DSN: mc.FormatDSN()}), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	// Sized for a 2-core host: enough connections for 32 concurrent clients,
+	// short-lived enough to survive a server restart.
+	sqlDB.SetMaxOpenConns(40)
+	sqlDB.SetMaxIdleConns(40)
+	sqlDB.SetConnMaxLifetime(5 * time.Minute)
+	sqlDB.SetConnMaxIdleTime(time.Minute)
+	return g, nil
+}
+
+// Migrate applies pending migrations and returns how many ran.
+func (d *DB) Migrate(ctx context.Context) (int, error) {
+	return migrations.Up(ctx, d.SQL, d.Dialect)
+}
+
+// Close closes the pool.
+func (d *DB) Close() error { return d.SQL.Close() }
+
+// Ping checks the database answers within the context's deadline.
+func (d *DB) Ping(ctx context.Context) error { return d.SQL.PingContext(ctx) }
+
+// maxAttempts bounds retries of deadlocks and lock timeouts (DESIGN §10).
+const maxAttempts = 5
+
+// Tx runs fn in one transaction. Deadlocks, lock wait timeouts and SQLite
+// busy errors roll back and retry a bounded number of times, so fn must be
+// safe to run again (it must not keep state from a failed attempt). The
+// returned error is translated with Translate.
+func (d *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		err = d.DB.WithContext(ctx).Transaction(fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	return Translate(err)
+}
+
+func retryable(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == 5 || c == 6 // SQLITE_BUSY, SQLITE_LOCKED
+	}
+	return false
+}
+
+// IsDuplicate reports a unique or primary key violation.
+func IsDuplicate(err error) bool {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1062
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == 2067 || se.Code() == 1555 // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+	}
+	return false
+}
+
+// Translate maps driver errors onto kinds: a missing row is ErrNotFound; an
+// unreachable, full or read-only database is ErrUnavailable (503, so clients
+// retry); anything already carrying a kind passes through.
+func Translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var k *apperr.Kind
+	if errors.As(err, &k) {
+		return err
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%w: %v", apperr.ErrNotFound, err)
+	}
+	if Unavailable(err) {
+		return &apperr.Error{Kind: apperr.ErrUnavailable, Message: "the database is unavailable; retry later"}
+	}
+	return err
+}
+
+// Unavailable reports errors that mean the database cannot serve now, as
+// opposed to a fault in the request or the code.
+func Unavailable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 1927, 1290, 1036:
+			return true
+		}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case 5, 6, 8, 10, 13, 14: // BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN
+			return true
+		}
+	}
+	return false
+}

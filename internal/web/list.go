@@ -1,0 +1,69 @@
+package web
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"huimin/internal/apperr"
+)
+
+// List is every list answer of DESIGN §11.
+type List[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// NewList wraps items (never null in JSON) and the cursor ("" = last page).
+func NewList[T any](items []T, next string) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	l := List[T]{Items: items}
+	if next != "" {
+		l.NextCursor = &next
+	}
+	return l
+}
+
+// Limit reads ?limit= (default def, at most max); a bad value is 422.
+func Limit(c echo.Context, def, max int) (int, error) {
+	s := c.QueryParam("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, apperr.Invalid("limit", "must be an integer from 1 to %d", max)
+	}
+	return n, nil
+}
+
+// EncodeCursor packs the sort key of the last item of a page into an opaque
+// cursor. Keyset cursors stay correct while rows are inserted.
+func EncodeCursor(parts ...string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x1f")))
+}
+
+// DecodeCursor unpacks ?cursor= into n parts; a bad cursor is 422.
+func DecodeCursor(c echo.Context, n int) ([]string, error) {
+	s := c.QueryParam("cursor")
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	parts := strings.Split(string(b), "\x1f")
+	if err != nil || len(parts) != n {
+		return nil, apperr.Invalid("cursor", "not a cursor this list returned")
+	}
+	return parts, nil
+}
+
+// Timestamp formats Unix milliseconds as RFC 3339 UTC with milliseconds
+// (DESIGN §3): 2026-11-28T02:03:04.005Z.
+func Timestamp(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
+}
