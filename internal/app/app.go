@@ -14,11 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"huimin/claims"
 	"huimin/docs"
 	"huimin/internal/apperr"
 	"huimin/internal/auth"
 	"huimin/internal/db"
 	"huimin/internal/web"
+	"huimin/policies"
 )
 
 // Version is set at build time with -ldflags "-X huimin/internal/app.Version=…".
@@ -35,6 +37,8 @@ type App struct {
 	Echo     *echo.Echo
 	DB       *db.DB
 	Tokens   *auth.Service
+	Plans    *policies.Plans
+	Claims   *claims.Service
 	Registry *prometheus.Registry
 	log      *slog.Logger
 	seeders  []func(context.Context) error
@@ -54,7 +58,10 @@ func New(d *db.DB, cfg Config) *App {
 	a := &App{
 		DB: d, Registry: reg, log: cfg.Log, now: cfg.Now,
 		Tokens: auth.NewService(d, cfg.Now),
+		Plans:  policies.NewPlans(d, cfg.Now),
 	}
+	a.Claims = claims.New(d, cfg.Now, reg)
+	a.seeders = append(a.seeders, a.Plans.Seed)
 	a.Echo = a.router()
 	return a
 }
@@ -78,6 +85,8 @@ func (a *App) router() *echo.Echo {
 
 	api := e.Group("/api/v1", a.Tokens.Middleware())
 	a.Tokens.Routes(api)
+	a.Plans.Routes(api)
+	a.Claims.Routes(api)
 	return e
 }
 

@@ -87,6 +87,8 @@ CREATE TABLE claims (
   status          VARCHAR(16)  NOT NULL,
   counted         TINYINT      NOT NULL DEFAULT 0,
   base            BIGINT       NOT NULL DEFAULT 0,
+  fact_base       BIGINT       NOT NULL DEFAULT 0,
+  request_hash    CHAR(64)     NOT NULL DEFAULT '',
   payable         BIGINT       NOT NULL DEFAULT 0,
   reserved        TINYINT      NOT NULL DEFAULT 0,
   reserved_amount BIGINT       NOT NULL DEFAULT 0,

@@ -86,6 +86,8 @@ CREATE TABLE claims (
   status                  TEXT     NOT NULL,
   counted                 INTEGER  NOT NULL DEFAULT 0,
   base                    INTEGER  NOT NULL DEFAULT 0,
+  fact_base               INTEGER  NOT NULL DEFAULT 0,
+  request_hash            TEXT     NOT NULL DEFAULT '',
   payable                 INTEGER  NOT NULL DEFAULT 0,
   reserved                INTEGER  NOT NULL DEFAULT 0,
   reserved_amount         INTEGER  NOT NULL DEFAULT 0,

@@ -1,0 +1,31 @@
+# Huimin. `make run` serves on the embedded SQLite default; `make test` is
+# what CI runs (with CI=true, MariaDB must answer).
+GO       ?= go
+BIN      ?= bin
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X huimin/internal/app.Version=$(VERSION)
+STATICCHECK_VERSION ?= 2025.1.1
+
+.PHONY: run test build lint bench soak fuzz clean
+
+run: build
+	$(BIN)/huimin serve
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/huimin ./cmd/huimin
+
+test:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzAssess -fuzztime 60s ./policies/
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,147 @@
+package claims
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"huimin/internal/apperr"
+	"huimin/internal/auth"
+	"huimin/internal/civil"
+	"huimin/internal/web"
+)
+
+// Routes mounts the claim endpoints of DESIGN §11 on the /api/v1 group.
+func (s *Service) Routes(g *echo.Group) {
+	insurer := auth.Require(auth.Insurer)
+	readers := auth.Require(auth.Insurer, auth.Finance, auth.Auditor)
+	g.POST("/claims", s.submit, insurer)
+	g.POST("/claim-batches", s.submitBatch, insurer)
+	g.GET("/claims", s.list, readers)
+	g.GET("/claims/:id", s.get, readers)
+	g.POST("/claims/:id/withdraw", s.withdraw, insurer)
+}
+
+// orgScope is the org an insurer is confined to; other roles see every org.
+func orgScope(c echo.Context) string {
+	if p := auth.From(c); p.Role == auth.Insurer {
+		return p.Org
+	}
+	return ""
+}
+
+func (s *Service) submit(c echo.Context) error {
+	body, err := web.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.Submit(c.Request().Context(), auth.Who(c), c.Request().Header.Get("Idempotency-Key"), body)
+	if err != nil {
+		return err
+	}
+	if a.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	return c.JSONBlob(a.Status, a.Body)
+}
+
+func (s *Service) submitBatch(c echo.Context) error {
+	body, err := web.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var bodies [][]byte
+	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if mt == "application/x-ndjson" || mt == "application/jsonl" {
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc.Buffer(make([]byte, 0, 64*1024), web.BodyLimit)
+		for sc.Scan() {
+			if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+				bodies = append(bodies, slices.Clone(line))
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return apperr.New(apperr.ErrBadRequest, "malformed NDJSON: a line is longer than 1 MiB")
+		}
+	} else {
+		var wrapper struct {
+			Claims []json.RawMessage `json:"claims"`
+		}
+		if err := web.Decode(body, &wrapper); err != nil {
+			return err
+		}
+		for _, raw := range wrapper.Claims {
+			bodies = append(bodies, raw)
+		}
+	}
+	ans, err := s.SubmitBatch(c.Request().Context(), auth.Who(c), bodies)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ans)
+}
+
+func (s *Service) get(c echo.Context) error {
+	v, err := s.Get(c.Request().Context(), orgScope(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Service) list(c echo.Context) error {
+	var fe apperr.Fields
+	limit, err := web.Limit(c, 100, 500)
+	if err != nil {
+		return err
+	}
+	cur, err := web.DecodeCursor(c, 1)
+	if err != nil {
+		return err
+	}
+	f := Filter{
+		Org: orgScope(c), Plan: c.QueryParam("plan"), Status: c.QueryParam("status"),
+		CountyCode: c.QueryParam("county_code"), BeneficiaryID: c.QueryParam("beneficiary_id"), Limit: limit + 1,
+	}
+	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
+		fe.Add("status", "must be one of %v", Statuses)
+	}
+	for name, dst := range map[string]*civil.Date{"from": &f.From, "to": &f.To} {
+		if v := c.QueryParam(name); v != "" {
+			d, err := civil.Parse(v)
+			if err != nil {
+				fe.Add(name, "%v", err)
+			}
+			*dst = d
+		}
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	if cur != nil {
+		f.Before = cur[0]
+	}
+	views, err := s.List(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(views) > limit {
+		views = views[:limit]
+		next = web.EncodeCursor(views[limit-1].ID)
+	}
+	return c.JSON(http.StatusOK, web.NewList(views, next))
+}
+
+func (s *Service) withdraw(c echo.Context) error {
+	v, err := s.Withdraw(c.Request().Context(), auth.Who(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}

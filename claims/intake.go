@@ -1,0 +1,171 @@
+package claims
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"huimin/internal/apperr"
+	"huimin/internal/civil"
+	"huimin/internal/web"
+	"huimin/policies"
+)
+
+// Input is a claim as an insurer submits it. Facts and evidence stay raw so
+// that every nested field is checked and named.
+type Input struct {
+	Plan          string          `json:"plan"`
+	ExternalRef   string          `json:"external_ref"`
+	BeneficiaryID string          `json:"beneficiary_id"`
+	EventDate     string          `json:"event_date"`
+	Cause         string          `json:"cause"`
+	Facts         json.RawMessage `json:"facts"`
+	Evidence      json.RawMessage `json:"evidence"`
+}
+
+// checked is an input that passed intake: typed and normalised.
+type checked struct {
+	Input
+	eventDate civil.Date
+	facts     policies.Facts
+	evidence  []Evidence
+	hash      string // of the canonical request, for idempotent replays
+}
+
+var (
+	goodRef      = regexp.MustCompile(`^[\p{L}\p{N}_.:/#-]{1,128}$`)
+	goodKind     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+	goodSHA256   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	maxEvidence  = 50
+	maxURILength = 512
+)
+
+// decodeInput decodes one claim body strictly (unknown fields are 422).
+func decodeInput(body []byte) (Input, error) {
+	var in Input
+	if err := web.Decode(body, &in); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// requestHash identifies a claim body regardless of whitespace, so that a
+// retried request with the same content replays and a different one does not.
+func requestHash(body []byte) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, body); err != nil {
+		buf.Reset()
+		buf.Write(body)
+	}
+	h := sha256.Sum256(buf.Bytes())
+	return hex.EncodeToString(h[:])
+}
+
+// check validates every field of in against the plan (already loaded and
+// active) and returns all field errors at once. now is the intake instant.
+func check(in Input, plan policies.Plan, now time.Time) (checked, apperr.Fields) {
+	var f apperr.Fields
+	c := checked{Input: in}
+	if !goodRef.MatchString(in.ExternalRef) {
+		f.Add("external_ref", "must be 1 to 128 letters, digits or _ . : / # -")
+	}
+	if policies.DetectIDType(in.BeneficiaryID) == "" {
+		f.Add("beneficiary_id", "must be a valid 18-character resident id (GB 11643) or unified social credit code (GB 32100)")
+	}
+	if d, err := civil.Parse(in.EventDate); err != nil {
+		f.Add("event_date", "%v", err)
+	} else if d > civil.Today(now) {
+		f.Add("event_date", "must not be in the future (China time)")
+	} else {
+		c.eventDate = d
+	}
+	prog, _ := policies.ProgrammeByCode(plan.Programme)
+	if !prog.HasCause(in.Cause) {
+		f.Add("cause", "must be one of %v for a %s plan", prog.Causes, plan.Programme)
+	} else {
+		facts, errs := policies.ParseFacts(plan.Programme, in.Cause, in.Facts)
+		f.Merge("", errs)
+		c.facts = facts
+	}
+	c.evidence = checkEvidence(in.Evidence, &f)
+	return c, f
+}
+
+func checkEvidence(raw json.RawMessage, f *apperr.Fields) []Evidence {
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return []Evidence{}
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		f.Add("evidence", "must be a list of {kind, sha256, uri?}")
+		return nil
+	}
+	if len(items) > maxEvidence {
+		f.Add("evidence", "at most %d items", maxEvidence)
+		return nil
+	}
+	out := make([]Evidence, 0, len(items))
+	for i, item := range items {
+		path := "evidence[" + strconv.Itoa(i) + "]"
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(item, &obj); err != nil || obj == nil {
+			f.Add(path, "must be an object {kind, sha256, uri?}")
+			continue
+		}
+		var e Evidence
+		for k, v := range obj {
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				if k == "kind" || k == "sha256" || k == "uri" {
+					f.Add(path+"."+k, "must be a string")
+				} else {
+					f.Add(path+"."+k, "unknown field")
+				}
+				continue
+			}
+			switch k {
+			case "kind":
+				e.Kind = s
+			case "sha256":
+				e.SHA256 = s
+			case "uri":
+				e.URI = s
+			default:
+				f.Add(path+"."+k, "unknown field")
+			}
+		}
+		if !goodKind.MatchString(e.Kind) {
+			f.Add(path+".kind", "must match [a-z][a-z0-9_]{0,39}")
+		}
+		if !goodSHA256.MatchString(e.SHA256) {
+			f.Add(path+".sha256", "must be 64 lowercase hex digits")
+		}
+		if utf8.RuneCountInString(e.URI) > maxURILength || !printableURI(e.URI) {
+			f.Add(path+".uri", "must be at most %d printable characters", maxURILength)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func printableURI(s string) bool {
+	for _, r := range s {
+		if r <= 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func evidenceKinds(ev []Evidence) []string {
+	kinds := make([]string, len(ev))
+	for i, e := range ev {
+		kinds[i] = e.Kind
+	}
+	return kinds
+}

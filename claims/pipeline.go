@@ -1,0 +1,338 @@
+package claims
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"huimin/internal/apperr"
+	"huimin/internal/civil"
+	"huimin/internal/db"
+	"huimin/internal/ids"
+	"huimin/internal/money"
+	"huimin/policies"
+)
+
+// item is one claim moving through the pipeline, with its outcome.
+type item struct {
+	index int
+	body  []byte
+	in    checked
+	err   error // intake or per-item failure; nothing stored
+
+	rec      *record // the stored claim (created or replayed)
+	replayed bool
+}
+
+// past is what an earlier counted claim contributes to a new one.
+type past struct {
+	PlanCode      string
+	Programme     string
+	BeneficiaryID string
+	HouseholdID   string
+	CapSubject    string
+	EventDate     string
+	Cause         string
+	Reference     string
+	ServiceType   string
+	Base          int64
+	FactBase      int64
+	Payable       int64
+}
+
+func pastOf(r *record) past {
+	return past{
+		PlanCode: r.PlanCode, Programme: r.Programme, BeneficiaryID: r.BeneficiaryID, HouseholdID: r.HouseholdID,
+		CapSubject: r.CapSubject, EventDate: r.EventDate, Cause: r.Cause, Reference: r.Reference,
+		ServiceType: r.ServiceType, Base: r.Base, FactBase: r.FactBase, Payable: r.Payable,
+	}
+}
+
+// process runs eligibility and assessment for the items that passed intake,
+// all of one org, in transaction tx, and inserts the claims. Items whose
+// external_ref already exists are replayed when their body is the same and
+// fail with duplicate_external_ref otherwise. It serialises on each
+// household involved, so concurrent claims of one household never overrun a
+// cap or are both paid for one incident.
+func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, plans map[string]policies.Plan, items []*item, now time.Time) error {
+	live := make([]*item, 0, len(items))
+	refs := make([]string, 0, len(items))
+	for _, it := range items {
+		it.rec, it.replayed = nil, false
+		if it.err == nil {
+			live = append(live, it)
+			refs = append(refs, it.in.ExternalRef)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+
+	// Existing claims of these external refs.
+	var existing []record
+	if err := tx.Where("org = ? AND external_ref IN ?", org, refs).Find(&existing).Error; err != nil {
+		return err
+	}
+	byRef := make(map[string]*record, len(existing))
+	for i := range existing {
+		byRef[existing[i].ExternalRef] = &existing[i]
+	}
+
+	// The beneficiaries, and the households to lock.
+	idNumbers := make([]string, 0, len(live))
+	for _, it := range live {
+		idNumbers = append(idNumbers, it.in.BeneficiaryID)
+	}
+	people, err := loadBeneficiaries(ctx, tx, idNumbers)
+	if err != nil {
+		return err
+	}
+	households := make([]string, 0, len(live))
+	for _, it := range live {
+		households = append(households, householdOf(people, it.in.BeneficiaryID))
+	}
+	slices.Sort(households)
+	households = slices.Compact(households)
+	if err := lockHouseholds(tx, households); err != nil {
+		return err
+	}
+	var history []past
+	if err := tx.Model(&record{}).
+		Select("plan_code, programme, beneficiary_id, household_id, cap_subject, event_date, cause, reference, service_type, base, fact_base, payable").
+		Where("household_id IN ? AND counted = ?", households, true).Scan(&history).Error; err != nil {
+		return err
+	}
+
+	created := make([]*record, 0, len(live))
+	for _, it := range live {
+		if prev, ok := byRef[it.in.ExternalRef]; ok {
+			if prev.RequestHash != it.in.hash {
+				it.err = apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", it.in.ExternalRef, prev.ID).
+					WithDetails(map[string]any{"claim_id": prev.ID})
+				continue
+			}
+			it.rec, it.replayed = prev, true
+			continue
+		}
+		start := time.Now()
+		rec := s.decide(it.in, plans[it.in.Plan], people, history, org, now)
+		s.metrics.assessed(time.Since(start))
+		it.rec = rec
+		byRef[rec.ExternalRef] = rec
+		created = append(created, rec)
+		if rec.Counted {
+			history = append(history, pastOf(rec))
+		}
+	}
+	if len(created) > 0 {
+		if err := tx.CreateInBatches(created, 200).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockHouseholds takes the households' cap locks in sorted order (so two
+// transactions never wait on each other in a cycle). The lock rows are
+// created on first use.
+func lockHouseholds(tx *gorm.DB, households []string) error {
+	rows := make([]map[string]any, len(households))
+	for i, h := range households {
+		rows[i] = map[string]any{"plan_code": "", "cap_subject": h, "claims": 0}
+	}
+	if err := tx.Table("cap_subjects").Clauses(clause.OnConflict{DoNothing: true}).Create(rows).Error; err != nil {
+		return err
+	}
+	var locked []string
+	return tx.Table("cap_subjects").Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("plan_code = ? AND cap_subject IN ?", "", households).Order("cap_subject").Pluck("cap_subject", &locked).Error
+}
+
+func householdOf(people map[string]policies.Beneficiary, id string) string {
+	if b, ok := people[id]; ok {
+		return b.CapHousehold()
+	}
+	return selfHousehold + id
+}
+
+// decide checks eligibility in DESIGN §6's order, recording every failing
+// reason, and assesses the claims that pass.
+func (s *Service) decide(in checked, plan policies.Plan, people map[string]policies.Beneficiary, history []past, org string, now time.Time) *record {
+	b, known := people[in.BeneficiaryID]
+	household := householdOf(people, in.BeneficiaryID)
+	prog, _ := policies.ProgrammeByCode(plan.Programme)
+	subject := in.BeneficiaryID
+	if prog.CapSubject == policies.CapSubjectHousehold {
+		subject = household
+	}
+	factBase := money.ToFen(money.Round(in.facts.Base()))
+	rec := &record{
+		ID: ids.New(now), PlanCode: plan.Code, Programme: plan.Programme, Org: org, ExternalRef: in.ExternalRef,
+		BeneficiaryID: in.BeneficiaryID, HouseholdID: household, CapSubject: subject, CountyCode: b.CountyCode,
+		EventDate: string(in.eventDate), Cause: in.Cause, Reference: in.facts.Reference(), ServiceType: in.facts.ServiceType,
+		FactBase: factBase, RequestHash: in.hash, RulesVersion: plan.RulesVersion,
+		SubmittedAt: now.UnixMilli(), UpdatedAt: now.UnixMilli(),
+	}
+	facts, _ := json.Marshal(in.facts)
+	evidence, _ := json.Marshal(in.evidence)
+	rec.Facts, rec.Evidence = string(facts), string(evidence)
+
+	var reasons []Reason
+	if !known {
+		reasons = append(reasons, reason(ReasonUnknownBeneficiary))
+	}
+	if !in.eventDate.Within(plan.CoverageStart, plan.CoverageEnd) {
+		reasons = append(reasons, reason(ReasonOutsideCoverage))
+	}
+	if civil.Today(now) > in.eventDate.AddDays(plan.FilingWindowDays) {
+		reasons = append(reasons, reason(ReasonLateSubmission))
+	}
+	if known && !plan.CoversCounty(b.CountyCode) {
+		reasons = append(reasons, reason(ReasonOutsidePlanArea))
+	}
+	categories := b.CategoriesOn(in.eventDate)
+	for _, code := range policies.CheckEligibility(policies.EligibilityInput{
+		Rules: plan.Rules, Cause: in.Cause, Facts: in.facts, Categories: categories,
+		Residency: b.ResidencyOn(in.eventDate), EvidenceKinds: evidenceKinds(in.evidence),
+	}) {
+		if !known && (code == ReasonNotCoveredCategory || code == ReasonResidencyNotEligible) {
+			continue // implied by unknown_beneficiary
+		}
+		reasons = append(reasons, reason(code))
+	}
+
+	var h policies.History
+	var duplicate, compensated bool
+	for _, p := range history {
+		if p.PlanCode == plan.Code && p.BeneficiaryID == in.BeneficiaryID && p.Cause == in.Cause &&
+			p.EventDate == rec.EventDate && p.Reference == rec.Reference && p.FactBase == factBase {
+			duplicate = true
+		}
+		if plan.Programme == policies.ZFB && p.Programme == policies.ZFB && p.HouseholdID == household && p.Reference == rec.Reference {
+			compensated = true
+		}
+		if p.PlanCode == plan.Code && p.CapSubject == subject {
+			h.PaidAnnual = h.PaidAnnual.Add(money.FromFen(p.Payable))
+			if plan.Programme != policies.FPB || p.Cause == in.Cause {
+				h.PrevBase = h.PrevBase.Add(money.FromFen(p.Base))
+			}
+			if plan.Programme == policies.FPB && p.Cause == in.Cause {
+				h.PaidCause = h.PaidCause.Add(money.FromFen(p.Payable))
+			}
+			if plan.Programme == policies.ZKB && p.ServiceType == "outpatient" {
+				h.PaidOutpatient = h.PaidOutpatient.Add(money.FromFen(p.Payable))
+			}
+		}
+		if plan.Programme == policies.FPB && rec.Reference != "" {
+			switch {
+			case in.Cause == policies.CauseIllness && p.Programme == policies.ZKB && p.BeneficiaryID == in.BeneficiaryID && p.Reference == rec.Reference,
+				in.Cause == policies.CauseDisaster && p.Programme == policies.ZFB && p.HouseholdID == household && p.Reference == rec.Reference:
+				h.Offset = h.Offset.Add(money.FromFen(p.Payable))
+			}
+		}
+	}
+	if duplicate {
+		reasons = append(reasons, reason(ReasonDuplicateClaim))
+	}
+	if compensated {
+		reasons = append(reasons, reason(ReasonAlreadyCompensated))
+	}
+
+	var breakdown []policies.Step
+	if len(reasons) == 0 {
+		a := policies.Assess(policies.AssessInput{Rules: plan.Rules, Cause: in.Cause, Facts: in.facts, Categories: categories, History: h})
+		breakdown = a.Breakdown
+		rec.Base, rec.Payable = money.ToFen(money.Round(a.Base)), money.ToFen(a.Payable)
+		switch {
+		case a.Payable.IsPositive():
+		case a.CapReached:
+			reasons = append(reasons, reason(ReasonAnnualCapReached))
+		default:
+			reasons = append(reasons, reason(ReasonNothingPayable))
+		}
+	}
+	rec.Status = Assessed
+	if len(reasons) > 0 {
+		rec.Status = Rejected
+		rec.Payable = 0
+	}
+	rec.Counted = counts(rec.Status, reasons)
+	if reasons == nil {
+		reasons = []Reason{}
+	}
+	if breakdown == nil {
+		breakdown = []policies.Step{}
+	}
+	rs, _ := json.Marshal(reasons)
+	bd, _ := json.Marshal(breakdown)
+	rec.Reasons, rec.Breakdown = string(rs), string(bd)
+	return rec
+}
+
+// loadBeneficiaries reads the registry records of ids with their grants.
+func loadBeneficiaries(ctx context.Context, tx *gorm.DB, ids []string) (map[string]policies.Beneficiary, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var rows []struct {
+		IDNumber, IDType, Name, CountyCode, HouseholdID, PayoutAccount string
+	}
+	if err := tx.WithContext(ctx).Table("beneficiaries").
+		Select("id_number, id_type, name, county_code, household_id, payout_account").
+		Where("id_number IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]policies.Beneficiary, len(rows))
+	for _, r := range rows {
+		out[r.IDNumber] = policies.Beneficiary{
+			IDNumber: r.IDNumber, IDType: r.IDType, Name: r.Name, CountyCode: r.CountyCode,
+			HouseholdID: r.HouseholdID, PayoutAccount: r.PayoutAccount,
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	var grants []struct {
+		IDNumber, Kind, Value, ValidFrom, ValidTo string
+	}
+	if err := tx.WithContext(ctx).Table("beneficiary_grants").
+		Select("id_number, kind, value, valid_from, valid_to").
+		Where("id_number IN ?", ids).Order("id_number, kind, value, valid_from").Scan(&grants).Error; err != nil {
+		return nil, err
+	}
+	for _, g := range grants {
+		b := out[g.IDNumber]
+		gr := policies.Grant{Value: g.Value, ValidFrom: civil.Date(g.ValidFrom), ValidTo: civil.Date(g.ValidTo)}
+		if g.Kind == "category" {
+			b.Categories = append(b.Categories, gr)
+		} else {
+			b.Residency = append(b.Residency, gr)
+		}
+		out[g.IDNumber] = b
+	}
+	return out, nil
+}
+
+// planFor loads an active plan for intake: 404 when unknown, 409 plan_closed
+// when closed.
+func planFor(ctx context.Context, d *db.DB, cache map[string]policies.Plan, code string) (policies.Plan, error) {
+	if p, ok := cache[code]; ok {
+		return p, nil
+	}
+	p, err := policies.LoadPlan(ctx, d.DB.WithContext(ctx), code, false)
+	if err != nil {
+		var ae *apperr.Error
+		if errors.As(err, &ae) && ae.Kind == apperr.ErrNotFound {
+			return p, apperr.New(apperr.ErrNotFound, "no plan %q", code)
+		}
+		return p, db.Translate(err)
+	}
+	if p.Status != policies.PlanActive {
+		return p, apperr.New(apperr.ErrPlanClosed, "plan %s is closed and takes no claims", code)
+	}
+	cache[code] = p
+	return p, nil
+}

@@ -1,0 +1,455 @@
+package claims
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"huimin/internal/apperr"
+	"huimin/internal/audit"
+	"huimin/internal/civil"
+	"huimin/internal/db"
+	"huimin/policies"
+)
+
+// Service is the claims pipeline and its reads and actions.
+type Service struct {
+	db      *db.DB
+	now     func() time.Time
+	metrics *metrics
+}
+
+// New returns the claims service; metrics register on reg.
+func New(d *db.DB, now func() time.Time, reg prometheus.Registerer) *Service {
+	return &Service{db: d, now: now, metrics: newMetrics(reg)}
+}
+
+type metrics struct {
+	claims     *prometheus.CounterVec
+	assessment prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		claims: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "huimin_claims_total", Help: "Claims stored, by plan and the status they were stored in.",
+		}, []string{"plan", "status"}),
+		assessment: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "huimin_claim_assessment_seconds", Help: "Time to check eligibility and assess one claim, its data loaded.",
+			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.claims, m.assessment)
+	}
+	return m
+}
+
+func (m *metrics) assessed(d time.Duration) { m.assessment.Observe(d.Seconds()) }
+
+func (m *metrics) stored(items []*item) {
+	for _, it := range items {
+		if it.rec != nil && !it.replayed {
+			m.claims.WithLabelValues(it.rec.PlanCode, it.rec.Status).Inc()
+		}
+	}
+}
+
+// idemRecord remembers the answer given to an idempotency key.
+type idemRecord struct {
+	Org         string `gorm:"primaryKey"`
+	IdemKey     string `gorm:"primaryKey"`
+	RequestHash string
+	ClaimID     string
+	StatusCode  int
+	Response    string
+	CreatedAt   int64 `gorm:"autoCreateTime:false"`
+}
+
+func (idemRecord) TableName() string { return "idempotency_keys" }
+
+// Answer is a stored or fresh answer to a claim submission.
+type Answer struct {
+	Status   int
+	Body     []byte
+	Replayed bool
+}
+
+// Submit files one claim under an idempotency key scoped to the insurer's
+// org: the same key and body replays the first answer; the same key with
+// another body is 409 idempotency_key_reused. Concurrent requests with one
+// key create exactly one claim: the key's row is inserted in the claim's
+// transaction, and the loser of the race replays the winner's answer.
+func (s *Service) Submit(ctx context.Context, who audit.Who, key string, body []byte) (Answer, error) {
+	if key == "" || len(key) > 128 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return Answer{}, apperr.New(apperr.ErrBadRequest, "the Idempotency-Key header is required: 1 to 128 printable ASCII characters")
+	}
+	hash := requestHash(body)
+	if a, err := s.replay(ctx, who.Org, key, hash); err != nil || a != nil {
+		return deref(a), err
+	}
+	in, err := decodeInput(body)
+	if err != nil {
+		return Answer{}, err
+	}
+	now := s.now()
+	plans := map[string]policies.Plan{}
+	plan, err := planFor(ctx, s.db, plans, in.Plan)
+	if err != nil {
+		return Answer{}, err
+	}
+	c, errs := check(in, plan, now)
+	if err := errs.Err(); err != nil {
+		return Answer{}, err
+	}
+	c.hash = hash
+	it := &item{body: body, in: c}
+	var answer Answer
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := s.process(ctx, tx, who.Org, plans, []*item{it}, now); err != nil {
+			return err
+		}
+		if it.replayed {
+			// The same claim under a new key: the external_ref is taken.
+			return apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", in.ExternalRef, it.rec.ID).
+				WithDetails(map[string]any{"claim_id": it.rec.ID})
+		}
+		if it.err != nil {
+			return it.err
+		}
+		view, err := json.Marshal(it.rec.view(nil))
+		if err != nil {
+			return err
+		}
+		answer = Answer{Status: http.StatusCreated, Body: view}
+		if err := tx.Create(&idemRecord{Org: who.Org, IdemKey: key, RequestHash: hash, ClaimID: it.rec.ID,
+			StatusCode: answer.Status, Response: string(view), CreatedAt: now.UnixMilli()}).Error; err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, now, who, "claim.submit", it.rec.ID, it.rec.Status)
+	})
+	if db.IsDuplicate(err) {
+		// Lost a race on the key or the external_ref: answer as the winner's
+		// retry would be answered.
+		if a, rerr := s.replay(ctx, who.Org, key, hash); rerr != nil || a != nil {
+			return deref(a), rerr
+		}
+		var prev record
+		if s.db.WithContext(ctx).Select("id").Where("org = ? AND external_ref = ?", who.Org, in.ExternalRef).Take(&prev).Error == nil {
+			return Answer{}, apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", in.ExternalRef, prev.ID).
+				WithDetails(map[string]any{"claim_id": prev.ID})
+		}
+	}
+	if err != nil {
+		return Answer{}, err
+	}
+	s.metrics.stored([]*item{it})
+	return answer, nil
+}
+
+func deref(a *Answer) Answer {
+	if a == nil {
+		return Answer{}
+	}
+	return *a
+}
+
+// replay returns the stored answer of (org, key), 409 when the key was used
+// with another body, or nil when the key is new.
+func (s *Service) replay(ctx context.Context, org, key, hash string) (*Answer, error) {
+	var r idemRecord
+	err := s.db.WithContext(ctx).Where("org = ? AND idem_key = ?", org, key).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	if r.RequestHash != hash {
+		return nil, apperr.New(apperr.ErrIdempotencyReused, "Idempotency-Key %q was used with a different body", key).
+			WithDetails(map[string]any{"claim_id": r.ClaimID})
+	}
+	return &Answer{Status: r.StatusCode, Body: []byte(r.Response), Replayed: true}, nil
+}
+
+// MaxBatch is the most claims one batch may carry.
+const MaxBatch = 10000
+
+// batchChunk is how many claims share one transaction: big enough to make
+// round trips cheap, small enough to keep locks short.
+const batchChunk = 250
+
+// BatchResult is one claim's outcome in a batch.
+type BatchResult struct {
+	Index       int            `json:"index"`
+	Status      string         `json:"status"` // created | replayed | failed
+	ClaimID     string         `json:"claim_id,omitempty"`
+	ClaimStatus string         `json:"claim_status,omitempty"`
+	Payable     *string        `json:"payable,omitempty"`
+	Error       *EnvelopeError `json:"error,omitempty"`
+}
+
+// EnvelopeError is the error object of a failed batch item, as in §11.
+type EnvelopeError struct {
+	Code    string              `json:"code"`
+	Message string              `json:"message"`
+	Fields  []apperr.FieldError `json:"fields"`
+	Details map[string]any      `json:"details"`
+}
+
+// BatchAnswer is the answer to POST /api/v1/claim-batches.
+type BatchAnswer struct {
+	Results []BatchResult `json:"results"`
+	Summary struct {
+		Created  int `json:"created"`
+		Replayed int `json:"replayed"`
+		Failed   int `json:"failed"`
+	} `json:"summary"`
+}
+
+// SubmitBatch files up to MaxBatch claims, idempotent per external_ref: a
+// claim already filed with the same body is replayed; with another body it
+// fails with duplicate_external_ref. Each claim is checked on its own; bad
+// ones fail without stopping the others. Claims are processed in chunks, one
+// transaction each.
+func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byte) (BatchAnswer, error) {
+	if len(bodies) == 0 {
+		return BatchAnswer{}, apperr.Invalid("claims", "must hold at least one claim")
+	}
+	if len(bodies) > MaxBatch {
+		return BatchAnswer{}, apperr.Invalid("claims", "at most %d claims per batch, got %d", MaxBatch, len(bodies))
+	}
+	now := s.now()
+	plans := map[string]policies.Plan{}
+	items := make([]*item, len(bodies))
+	for i, body := range bodies {
+		it := &item{index: i, body: body}
+		items[i] = it
+		in, err := decodeInput(body)
+		if err != nil {
+			it.err = err
+			continue
+		}
+		plan, err := planFor(ctx, s.db, plans, in.Plan)
+		if err != nil {
+			if apperr.KindOf(err) == apperr.ErrUnavailable {
+				return BatchAnswer{}, err
+			}
+			it.err = err
+			continue
+		}
+		c, errs := check(in, plan, now)
+		if err := errs.Err(); err != nil {
+			it.err = err
+			continue
+		}
+		c.hash = requestHash(body)
+		it.in = c
+	}
+	for start := 0; start < len(items); start += batchChunk {
+		chunk := items[start:min(start+batchChunk, len(items))]
+		var err error
+		for attempt := 0; attempt < 2; attempt++ {
+			err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+				if err := s.process(ctx, tx, who.Org, plans, chunk, now); err != nil {
+					return err
+				}
+				created := 0
+				for _, it := range chunk {
+					if it.rec != nil && !it.replayed {
+						created++
+					}
+				}
+				if created == 0 {
+					return nil
+				}
+				return audit.Write(ctx, tx, now, who, "claim.batch", fmt.Sprintf("items %d-%d", chunk[0].index, chunk[len(chunk)-1].index),
+					fmt.Sprintf("created=%d", created))
+			})
+			// A concurrent batch filed some of the same external refs:
+			// the second attempt sees them and replays.
+			if err == nil || !db.IsDuplicate(err) {
+				break
+			}
+		}
+		if err != nil {
+			return BatchAnswer{}, db.Translate(err)
+		}
+		s.metrics.stored(chunk)
+	}
+	var ans BatchAnswer
+	ans.Results = make([]BatchResult, len(items))
+	for i, it := range items {
+		r := BatchResult{Index: i}
+		switch {
+		case it.err != nil:
+			r.Status = "failed"
+			r.Error = envelopeOf(it.err)
+			ans.Summary.Failed++
+		case it.replayed:
+			r.Status = "replayed"
+			ans.Summary.Replayed++
+		default:
+			r.Status = "created"
+			ans.Summary.Created++
+		}
+		if it.rec != nil && it.err == nil {
+			p := moneyString(it.rec.Payable)
+			r.ClaimID, r.ClaimStatus, r.Payable = it.rec.ID, it.rec.Status, &p
+		}
+		ans.Results[i] = r
+	}
+	return ans, nil
+}
+
+func envelopeOf(err error) *EnvelopeError {
+	e := &EnvelopeError{Fields: []apperr.FieldError{}, Details: map[string]any{}}
+	var (
+		ve *apperr.ValidationError
+		ae *apperr.Error
+	)
+	switch {
+	case errors.As(err, &ve):
+		e.Code, e.Message, e.Fields = apperr.ErrValidation.Code, "the claim has invalid fields", ve.Fields
+	case errors.As(err, &ae):
+		e.Code, e.Message = ae.Kind.Code, ae.Message
+		if ae.Details != nil {
+			e.Details = ae.Details
+		}
+	default:
+		k := apperr.KindOf(err)
+		e.Code, e.Message = k.Code, k.Code
+	}
+	return e
+}
+
+// Get returns a claim; an insurer sees only its own org's claims (another
+// org's claim is not found).
+func (s *Service) Get(ctx context.Context, org, id string) (View, error) {
+	rec, err := s.load(ctx, s.db.DB, org, id, false)
+	if err != nil {
+		return View{}, db.Translate(err)
+	}
+	approvals, err := loadApprovals(ctx, s.db.DB, []string{id})
+	if err != nil {
+		return View{}, db.Translate(err)
+	}
+	return rec.view(approvals[id]), nil
+}
+
+func (s *Service) load(ctx context.Context, tx *gorm.DB, org, id string, lock bool) (record, error) {
+	var rec record
+	q := tx.WithContext(ctx).Where("id = ?", id)
+	if org != "" {
+		q = q.Where("org = ?", org)
+	}
+	if lock {
+		q = q.Clauses(lockingUpdate)
+	}
+	err := q.Take(&rec).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return rec, apperr.New(apperr.ErrNotFound, "no claim %s", id)
+	}
+	return rec, err
+}
+
+func loadApprovals(ctx context.Context, tx *gorm.DB, claimIDs []string) (map[string][]Approval, error) {
+	var rows []struct {
+		ClaimID, Actor string
+		At             int64
+	}
+	if err := tx.WithContext(ctx).Table("claim_approvals").Where("claim_id IN ?", claimIDs).Order("at, actor").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := map[string][]Approval{}
+	for _, r := range rows {
+		out[r.ClaimID] = append(out[r.ClaimID], Approval{Actor: r.Actor, At: timestamp(r.At)})
+	}
+	return out, nil
+}
+
+// Filter narrows a claim list (DESIGN §11). From and To bound the submission
+// date in China time, both inclusive.
+type Filter struct {
+	Org, Plan, Status, CountyCode, BeneficiaryID string
+	From, To                                     civil.Date
+	Before                                       string // cursor: the last id of the previous page
+	Limit                                        int
+}
+
+// List returns claims newest first. Claim ids are ULIDs that grow with time,
+// so the keyset (id < cursor) stays correct while claims are inserted: new
+// claims appear before the first page, never inside a later one.
+func (s *Service) List(ctx context.Context, f Filter) ([]View, error) {
+	q := s.db.WithContext(ctx).Order("id DESC").Limit(f.Limit)
+	for col, v := range map[string]string{"org": f.Org, "plan_code": f.Plan, "status": f.Status, "county_code": f.CountyCode, "beneficiary_id": f.BeneficiaryID} {
+		if v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	if f.From != "" {
+		q = q.Where("submitted_at >= ?", f.From.Time().UnixMilli())
+	}
+	if f.To != "" {
+		q = q.Where("submitted_at < ?", f.To.AddDays(1).Time().UnixMilli())
+	}
+	if f.Before != "" {
+		q = q.Where("id < ?", f.Before)
+	}
+	var recs []record
+	if err := q.Find(&recs).Error; err != nil {
+		return nil, db.Translate(err)
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	approvals := map[string][]Approval{}
+	if len(ids) > 0 {
+		var err error
+		if approvals, err = loadApprovals(ctx, s.db.DB, ids); err != nil {
+			return nil, db.Translate(err)
+		}
+	}
+	views := make([]View, len(recs))
+	for i, r := range recs {
+		views[i] = r.view(approvals[r.ID])
+	}
+	return views, nil
+}
+
+// Withdraw withdraws an assessed claim of the insurer's org. It is no longer
+// counted toward accumulation or caps.
+func (s *Service) Withdraw(ctx context.Context, who audit.Who, id string) (View, error) {
+	now := s.now()
+	var rec record
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if rec, err = s.load(ctx, tx, who.Org, id, true); err != nil {
+			return err
+		}
+		if rec.Status != Assessed {
+			return apperr.New(apperr.ErrInvalidState, "claim %s is %s; only assessed claims can be withdrawn", id, rec.Status)
+		}
+		rec.Status, rec.Counted, rec.UpdatedAt = Withdrawn, false, now.UnixMilli()
+		if err := tx.Model(&record{}).Where("id = ?", id).Updates(map[string]any{"status": Withdrawn, "counted": false, "updated_at": rec.UpdatedAt}).Error; err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, now, who, "claim.withdraw", id, Withdrawn)
+	})
+	if err != nil {
+		return View{}, err
+	}
+	approvals, err := loadApprovals(ctx, s.db.DB, []string{id})
+	if err != nil {
+		return View{}, db.Translate(err)
+	}
+	return rec.view(approvals[id]), nil
+}

@@ -1,0 +1,228 @@
+package policies
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"huimin/internal/apperr"
+	"huimin/internal/auth"
+	"huimin/internal/civil"
+	"huimin/internal/db"
+	"huimin/internal/ledger"
+	"huimin/internal/money"
+	"huimin/internal/web"
+)
+
+// Routes mounts the programme and plan endpoints of DESIGN §11 on the
+// /api/v1 group.
+func (s *Plans) Routes(g *echo.Group) {
+	anyone := auth.Require(auth.Any...)
+	admin := auth.Require(auth.Admin)
+	g.GET("/programmes", s.programmes, anyone)
+	g.GET("/plans", s.list, anyone)
+	g.POST("/plans", s.create, admin)
+	g.GET("/plans/:code", s.get, anyone)
+	g.PUT("/plans/:code/rules", s.changeRules, admin)
+	g.GET("/plans/:code/rules/:version", s.version, anyone)
+	g.POST("/plans/:code/close", s.close, admin)
+	g.POST("/plans/:code/funding", s.fund, auth.Require(auth.Admin, auth.Finance))
+	g.GET("/plans/:code/budget", s.budget, auth.Require(auth.Admin, auth.Finance, auth.Auditor))
+}
+
+// View renders a plan with its budget figures.
+func (p Plan) View(b ledger.Budget) PlanView {
+	return PlanView{
+		Code: p.Code, Programme: p.Programme, Name: p.Name,
+		CoverageStart: string(p.CoverageStart), CoverageEnd: string(p.CoverageEnd),
+		Counties: p.Counties, BudgetPolicy: p.BudgetPolicy,
+		DualApprovalThreshold: money.Of(p.DualApprovalThreshold), FilingWindowDays: p.FilingWindowDays,
+		Status: p.Status, Rules: p.Rules, RulesVersion: p.RulesVersion, Budget: b.Figures(),
+		CreatedAt: web.Timestamp(p.CreatedAt), UpdatedAt: web.Timestamp(p.UpdatedAt),
+	}
+}
+
+func (s *Plans) programmes(c echo.Context) error {
+	return c.JSON(http.StatusOK, web.NewList(Programmes(), ""))
+}
+
+func (s *Plans) create(c echo.Context) error {
+	var in PlanInput
+	if err := web.Bind(c, &in); err != nil {
+		return err
+	}
+	p, budget, errs := in.ToPlan()
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	p, b, err := s.Create(c.Request().Context(), auth.Who(c), p, budget)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, p.View(b))
+}
+
+func (s *Plans) get(c echo.Context) error {
+	p, b, err := s.Get(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p.View(b))
+}
+
+func (s *Plans) list(c echo.Context) error {
+	limit, err := web.Limit(c, 100, 500)
+	if err != nil {
+		return err
+	}
+	cur, err := web.DecodeCursor(c, 1)
+	if err != nil {
+		return err
+	}
+	f := ListFilter{Programme: c.QueryParam("programme"), Status: c.QueryParam("status"), Limit: limit + 1}
+	if cur != nil {
+		f.After = cur[0]
+	}
+	plans, budgets, err := s.List(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(plans) > limit {
+		plans = plans[:limit]
+		next = web.EncodeCursor(plans[limit-1].Code)
+	}
+	views := make([]PlanView, len(plans))
+	for i, p := range plans {
+		views[i] = p.View(budgets[p.Code])
+	}
+	return c.JSON(http.StatusOK, web.NewList(views, next))
+}
+
+func (s *Plans) changeRules(c echo.Context) error {
+	body, err := web.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	var probe any
+	if err := web.Decode(body, &probe); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := s.ChangeRules(ctx, auth.Who(c), c.Param("code"), body)
+	if err != nil {
+		return err
+	}
+	_, b, err := s.Get(ctx, p.Code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p.View(b))
+}
+
+func (s *Plans) version(c echo.Context) error {
+	v, err := strconv.Atoi(c.Param("version"))
+	if err != nil || v < 1 {
+		return apperr.Invalid("version", "must be a positive integer")
+	}
+	rv, err := s.Version(c.Request().Context(), c.Param("code"), v)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"plan": rv.Plan, "version": rv.Version, "rules": rv.Rules, "actor": rv.Actor, "created_at": web.Timestamp(rv.CreatedAt),
+	})
+}
+
+func (s *Plans) close(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := s.Close(ctx, auth.Who(c), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	_, b, err := s.Get(ctx, p.Code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p.View(b))
+}
+
+// BudgetView is a plan's budget figures in answers.
+type BudgetView struct {
+	Plan string `json:"plan"`
+	ledger.Figures
+}
+
+func (s *Plans) fund(c echo.Context) error {
+	var in FundingInput
+	if err := web.Bind(c, &in); err != nil {
+		return err
+	}
+	b, err := s.Fund(c.Request().Context(), auth.Who(c), c.Param("code"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, BudgetView{Plan: b.PlanCode, Figures: b.Figures()})
+}
+
+// BudgetReport is GET /plans/{code}/budget: the figures, the average amount
+// committed to claims per day over the last 30 days (reservations less
+// releases), and the date `available` runs out at that pace (null when
+// nothing is being committed).
+type BudgetReport struct {
+	BudgetView
+	BurnPerDay30d       money.Amount `json:"burn_per_day_30d"`
+	ProjectedExhaustion *string      `json:"projected_exhaustion"`
+}
+
+func (s *Plans) budget(c echo.Context) error {
+	r, err := s.Report(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+// Report computes the budget report of a plan at the service's clock.
+func (s *Plans) Report(ctx context.Context, code string) (BudgetReport, error) {
+	now := s.now()
+	var r BudgetReport
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		b, err := ledger.Get(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		since := now.Add(-30 * 24 * time.Hour).UnixMilli()
+		var sums []struct {
+			Kind  string
+			Total int64
+		}
+		if err := tx.Model(&ledger.Entry{}).Select("kind, SUM(amount) AS total").
+			Where("plan_code = ? AND at >= ? AND kind IN ?", code, since, []string{ledger.Reserve, ledger.Release}).
+			Group("kind").Scan(&sums).Error; err != nil {
+			return err
+		}
+		var committed int64
+		for _, s := range sums {
+			if s.Kind == ledger.Reserve {
+				committed += s.Total
+			} else {
+				committed -= s.Total
+			}
+		}
+		burn := money.FloorFen(money.FromFen(max(committed, 0)).Div(decimal.NewFromInt(30)))
+		r = BudgetReport{BudgetView: BudgetView{Plan: code, Figures: b.Figures()}, BurnPerDay30d: money.Of(burn)}
+		if burn.IsPositive() {
+			days := money.FromFen(b.Available).Div(burn).Ceil().IntPart()
+			d := civil.Today(now).AddDays(int(days)).String()
+			r.ProjectedExhaustion = &d
+		}
+		return nil
+	})
+	return r, db.Translate(err)
+}
