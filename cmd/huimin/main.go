@@ -40,6 +40,8 @@ const usage = `usage: huimin <command>
                                  issue an API token (the raw token is the last line)
   token list                     list tokens
   token revoke ID                revoke a token
+  ledger verify FILE.csv         check an exported ledger offline (exit 1 when altered)
+  check                          recompute every ledger and budget invariant
   version                        print the version
 
 environment: HUIMIN_DB (default sqlite:huimin-data/huimin.db), HUIMIN_ADDR
@@ -64,6 +66,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, args[1:], stdout)
 	case "token":
 		return token(ctx, cfg, args[1:], stdout, stderr)
+	case "ledger":
+		return ledgerCmd(args[1:], stdout, stderr)
+	case "check":
+		return check(ctx, cfg, stdout)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

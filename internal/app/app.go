@@ -20,6 +20,7 @@ import (
 	"huimin/internal/auth"
 	"huimin/internal/db"
 	"huimin/internal/web"
+	"huimin/payouts"
 	"huimin/policies"
 )
 
@@ -39,6 +40,7 @@ type App struct {
 	Tokens   *auth.Service
 	Plans    *policies.Plans
 	Claims   *claims.Service
+	Payouts  *payouts.Service
 	Registry *prometheus.Registry
 	log      *slog.Logger
 	seeders  []func(context.Context) error
@@ -61,6 +63,7 @@ func New(d *db.DB, cfg Config) *App {
 		Plans:  policies.NewPlans(d, cfg.Now),
 	}
 	a.Claims = claims.New(d, cfg.Now, reg)
+	a.Payouts = payouts.New(d, cfg.Now)
 	a.seeders = append(a.seeders, a.Plans.Seed)
 	a.Echo = a.router()
 	return a
@@ -87,6 +90,7 @@ func (a *App) router() *echo.Echo {
 	a.Tokens.Routes(api)
 	a.Plans.Routes(api)
 	a.Claims.Routes(api)
+	a.Payouts.Routes(api)
 	return e
 }
 

@@ -1,0 +1,290 @@
+// Package payouts moves approved money: approvals against each plan's
+// budget, pro-rata settlements, disbursement batches and bank results, and
+// the auditor's view of it all — the hash-chained ledger, its exports and
+// verification, the invariant check and the audit log (DESIGN §7–§8).
+package payouts
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"huimin/claims"
+	"huimin/internal/apperr"
+	"huimin/internal/audit"
+	"huimin/internal/db"
+	"huimin/internal/ledger"
+	"huimin/internal/money"
+	"huimin/policies"
+)
+
+// Service holds the payout workflows.
+type Service struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+// New returns the payouts service.
+func New(d *db.DB, now func() time.Time) *Service { return &Service{db: d, now: now} }
+
+// Approve records a finance actor's approval. At or above the plan's dual
+// approval threshold the first approval leaves the claim assessed and a
+// second, different actor completes it (409 same_approver for the same actor
+// twice). In a first_come plan the final approval reserves the payable from
+// the budget in the same transaction, or fails with budget_exhausted and
+// changes nothing.
+func (s *Service) Approve(ctx context.Context, who audit.Who, id string) (claims.View, error) {
+	now := s.now()
+	var view claims.View
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		st, err := claims.LockState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if st.Status != claims.Assessed {
+			return invalidState(st, "approved")
+		}
+		plan, err := policies.LoadPlan(ctx, tx, st.Plan, false)
+		if err != nil {
+			return err
+		}
+		approvals, err := claims.Approvals(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		for _, a := range approvals {
+			if a.Actor == who.Actor {
+				return apperr.New(apperr.ErrSameApprover, "%s already approved claim %s; a second finance actor must approve", who.Actor, id)
+			}
+		}
+		if err := claims.AddApproval(ctx, tx, id, who.Actor, now); err != nil {
+			return err
+		}
+		needed := 1
+		if money.FromFen(st.Payable).GreaterThanOrEqual(plan.DualApprovalThreshold) {
+			needed = 2
+		}
+		outcome := "first_approval"
+		if len(approvals)+1 >= needed {
+			outcome = claims.Approved
+			st.Status = claims.Approved
+			if plan.BudgetPolicy == policies.FirstCome {
+				if _, _, err := ledger.Append(ctx, tx, st.Plan, who.Actor, now, move(ledger.Reserve, st, st.Payable)); err != nil {
+					return err
+				}
+				st.Reserved, st.ReservedAmount = true, st.Payable
+			}
+			if err := claims.SaveState(ctx, tx, st, now); err != nil {
+				return err
+			}
+		}
+		if err := audit.Write(ctx, tx, now, who, "claim.approve", id, outcome); err != nil {
+			return err
+		}
+		view, err = claims.Read(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		s.auditRefusal(ctx, who, "claim.approve", id, err)
+	}
+	return view, err
+}
+
+// ReasonInput is the body of decline and revoke.
+type ReasonInput struct {
+	Reason string `json:"reason"`
+}
+
+func (in ReasonInput) check() error {
+	if n := len([]rune(strings.TrimSpace(in.Reason))); n < 1 || n > 500 {
+		return apperr.Invalid("reason", "must be 1 to 500 characters")
+	}
+	return nil
+}
+
+// Decline refuses an assessed claim. It no longer counts toward caps.
+func (s *Service) Decline(ctx context.Context, who audit.Who, id string, in ReasonInput) (claims.View, error) {
+	if err := in.check(); err != nil {
+		return claims.View{}, err
+	}
+	return s.finish(ctx, who, id, "claim.decline", in.Reason, func(tx *gorm.DB, st *claims.State, now time.Time) error {
+		if st.Status != claims.Assessed {
+			return invalidState(*st, "declined")
+		}
+		st.Status = claims.Declined
+		return nil
+	})
+}
+
+// Revoke withdraws an approval: the claim is declined and its reservation,
+// if any, goes back to the available budget.
+func (s *Service) Revoke(ctx context.Context, who audit.Who, id string, in ReasonInput) (claims.View, error) {
+	if err := in.check(); err != nil {
+		return claims.View{}, err
+	}
+	return s.finish(ctx, who, id, "claim.revoke", in.Reason, func(tx *gorm.DB, st *claims.State, now time.Time) error {
+		if st.Status != claims.Approved {
+			return invalidState(*st, "revoked")
+		}
+		if st.Reserved && st.ReservedAmount > 0 {
+			if _, _, err := ledger.Append(tx.Statement.Context, tx, st.Plan, who.Actor, now, move(ledger.Release, *st, st.ReservedAmount)); err != nil {
+				return err
+			}
+		}
+		st.Status, st.Reserved, st.ReservedAmount = claims.Declined, false, 0
+		return nil
+	})
+}
+
+// finish runs a one-claim transition: lock, change, save, audit, read back.
+func (s *Service) finish(ctx context.Context, who audit.Who, id, action, note string, change func(tx *gorm.DB, st *claims.State, now time.Time) error) (claims.View, error) {
+	now := s.now()
+	var view claims.View
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		st, err := claims.LockState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := change(tx, &st, now); err != nil {
+			return err
+		}
+		if err := claims.SaveState(ctx, tx, st, now); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, now, who, action, id, st.Status+": "+truncate(note, 40)); err != nil {
+			return err
+		}
+		view, err = claims.Read(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		s.auditRefusal(ctx, who, action, id, err)
+	}
+	return view, err
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+func invalidState(st claims.State, to string) error {
+	return apperr.New(apperr.ErrInvalidState, "claim %s is %s and cannot be %s", st.ID, st.Status, to)
+}
+
+func move(kind string, st claims.State, amount int64) ledger.Move {
+	return ledger.Move{Kind: kind, Amount: amount, ClaimID: st.ID, BeneficiaryID: st.BeneficiaryID, CountyCode: st.CountyCode}
+}
+
+// auditRefusal records a refused action (a 4xx of a known kind) in its own
+// transaction, since the action's own transaction rolled back: auditors see
+// attempts as well as changes.
+func (s *Service) auditRefusal(ctx context.Context, who audit.Who, action, target string, err error) {
+	k := apperr.KindOf(err)
+	if k.Status >= 500 || k == apperr.ErrValidation || k == apperr.ErrNotFound {
+		return
+	}
+	_ = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		return audit.Write(ctx, tx, s.now(), who, action, target, "refused: "+k.Code)
+	})
+}
+
+// Settlement is the answer of POST /api/v1/plans/{code}/settlements.
+type Settlement struct {
+	Plan          string       `json:"plan"`
+	Index         int          `json:"index"`
+	Claims        int          `json:"claims"`
+	TotalPayable  money.Amount `json:"total_payable"`
+	TotalReserved money.Amount `json:"total_reserved"`
+}
+
+// Settle shares a pro_rata plan's available budget among its approved,
+// unreserved claims: each gets floor_fen(payable × min(1, available / Σ
+// payable)), so the total never exceeds what is available.
+func (s *Service) Settle(ctx context.Context, who audit.Who, code string) (Settlement, error) {
+	now := s.now()
+	var out Settlement
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		plan, err := policies.LoadPlan(ctx, tx, code, false)
+		if err != nil {
+			return err
+		}
+		if plan.BudgetPolicy != policies.ProRata {
+			return apperr.New(apperr.ErrInvalidState, "plan %s is first_come: approvals reserve as they go, there is nothing to settle", code)
+		}
+		b, err := ledger.Lock(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		if err := tx.Table("claims").Where("plan_code = ? AND status = ? AND reserved = ?", code, claims.Approved, false).
+			Order("id").Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		var states []claims.State
+		if len(ids) > 0 {
+			if states, err = claims.LockStates(ctx, tx, ids); err != nil {
+				return err
+			}
+		}
+		var total int64
+		for _, st := range states {
+			total += st.Payable
+		}
+		moves := make([]ledger.Move, 0, len(states))
+		var reserved int64
+		for i := range states {
+			st := &states[i]
+			amt := st.Payable
+			if total > b.Available {
+				amt = share(st.Payable, b.Available, total)
+			}
+			st.Reserved, st.ReservedAmount = true, amt
+			reserved += amt
+			moves = append(moves, move(ledger.Reserve, *st, amt))
+		}
+		if _, _, err := ledger.Append(ctx, tx, code, who.Actor, now, moves...); err != nil {
+			return err
+		}
+		for _, st := range states {
+			if err := claims.SaveState(ctx, tx, st, now); err != nil {
+				return err
+			}
+		}
+		idx := b.Settlements + 1
+		if err := tx.Table("budgets").Where("plan_code = ?", code).Update("settlements", idx).Error; err != nil {
+			return err
+		}
+		if err := tx.Table("settlements").Create(map[string]any{
+			"plan_code": code, "idx": idx, "claims": len(states), "total_payable": total,
+			"total_reserved": reserved, "actor": who.Actor, "at": now.UnixMilli(),
+		}).Error; err != nil {
+			return err
+		}
+		out = Settlement{Plan: code, Index: idx, Claims: len(states), TotalPayable: money.Fen(total), TotalReserved: money.Fen(reserved)}
+		return audit.Write(ctx, tx, now, who, "plan.settle", code,
+			fmt.Sprintf("settlement %d: %d claims, %s of %s", idx, len(states), money.String(money.FromFen(reserved)), money.String(money.FromFen(total))))
+	})
+	if err != nil {
+		s.auditRefusal(ctx, who, "plan.settle", code, err)
+	}
+	return out, err
+}
+
+// share is floor(payable × available / total) in fen, computed exactly in
+// integers (the product can exceed int64), so no rounding of an intermediate
+// quotient can push a share up by a fen.
+func share(payable, available, total int64) int64 {
+	n := new(big.Int).Mul(big.NewInt(payable), big.NewInt(available))
+	return n.Quo(n, big.NewInt(total)).Int64()
+}
+
+var lockUpdate = clause.Locking{Strength: "UPDATE"}
