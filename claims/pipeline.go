@@ -141,17 +141,29 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, plans ma
 // transactions never wait on each other in a cycle). The lock rows are
 // created on first use.
 func lockHouseholds(tx *gorm.DB, households []string) error {
-	rows := make([]map[string]any, len(households))
+	rows := make([]capSubject, len(households))
 	for i, h := range households {
-		rows[i] = map[string]any{"plan_code": "", "cap_subject": h, "claims": 0}
+		rows[i] = capSubject{CapSubject: h}
 	}
-	if err := tx.Table("cap_subjects").Clauses(clause.OnConflict{DoNothing: true}).Create(rows).Error; err != nil {
+	// A typed row, not a map: GORM needs the primary key to render "do
+	// nothing" for MySQL (ON DUPLICATE KEY UPDATE plan_code = plan_code);
+	// from a map it renders an empty, invalid update clause.
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
 		return err
 	}
 	var locked []string
 	return tx.Table("cap_subjects").Clauses(clause.Locking{Strength: "UPDATE"}).
 		Where("plan_code = ? AND cap_subject IN ?", "", households).Order("cap_subject").Pluck("cap_subject", &locked).Error
 }
+
+// capSubject is a cap-subject lock row; households lock under plan_code "".
+type capSubject struct {
+	PlanCode   string `gorm:"primaryKey"`
+	CapSubject string `gorm:"primaryKey"`
+	Claims     int
+}
+
+func (capSubject) TableName() string { return "cap_subjects" }
 
 func householdOf(people map[string]policies.Beneficiary, id string) string {
 	if b, ok := people[id]; ok {

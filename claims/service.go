@@ -135,12 +135,16 @@ func (s *Service) Submit(ctx context.Context, who audit.Who, key string, body []
 		}
 		return audit.Write(ctx, tx, now, who, "claim.submit", it.rec.ID, it.rec.Status)
 	})
-	if db.IsDuplicate(err) {
-		// Lost a race on the key or the external_ref: answer as the winner's
-		// retry would be answered.
+	if db.IsDuplicate(err) || apperr.KindOf(err) == apperr.ErrDuplicateExternalRef {
+		// Lost a race on the key or the external_ref — either at insert, or
+		// by reading the winner's committed claim before its key was seen:
+		// answer as the winner's retry would be answered. Only when the key
+		// is still unused is the external_ref taken by another request.
 		if a, rerr := s.replay(ctx, who.Org, key, hash); rerr != nil || a != nil {
 			return deref(a), rerr
 		}
+	}
+	if db.IsDuplicate(err) {
 		var prev record
 		if s.db.WithContext(ctx).Select("id").Where("org = ? AND external_ref = ?", who.Org, in.ExternalRef).Take(&prev).Error == nil {
 			return Answer{}, apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", in.ExternalRef, prev.ID).

@@ -99,7 +99,7 @@ func TestCountyPlanWithCustomRulesAndVersions(t *testing.T) {
 		require.Equal(t, "2500000.00", p.Budget.Available)
 		require.Equal(t, "6500.00", p.Rules["prevention_line"])
 		causes := p.Rules["causes"].(map[string]any)
-		require.NotContains(t, causes, "education", "a cause set to null is not covered")
+		require.Nil(t, causes["education"], "a cause set to null stays null: not covered")
 		require.Equal(t, "3000.00", causes["illness"].(map[string]any)["deductible"])
 		require.Contains(t, causes, "accident", "omitted causes keep the defaults")
 

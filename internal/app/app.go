@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -41,7 +42,8 @@ type App struct {
 	Plans    *policies.Plans
 	Claims   *claims.Service
 	Payouts  *payouts.Service
-	Registry *prometheus.Registry
+	Metrics  *prometheus.Registry
+	Registry *policies.Registry
 	log      *slog.Logger
 	seeders  []func(context.Context) error
 	now      func() time.Time
@@ -58,10 +60,11 @@ func New(d *db.DB, cfg Config) *App {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &App{
-		DB: d, Registry: reg, log: cfg.Log, now: cfg.Now,
+		DB: d, Metrics: reg, log: cfg.Log, now: cfg.Now,
 		Tokens: auth.NewService(d, cfg.Now),
 		Plans:  policies.NewPlans(d, cfg.Now),
 	}
+	a.Registry = policies.NewRegistry(d, cfg.Now)
 	a.Claims = claims.New(d, cfg.Now, reg)
 	a.Payouts = payouts.New(d, cfg.Now)
 	a.seeders = append(a.seeders, a.Plans.Seed)
@@ -81,14 +84,28 @@ func (a *App) router() *echo.Echo {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": Version})
 	})
 	e.GET("/readyz", a.ready)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{})))
 	e.GET("/openapi.yaml", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/yaml", docs.OpenAPI)
 	})
 
-	api := e.Group("/api/v1", a.Tokens.Middleware())
+	// Authentication runs for /api/ paths only. It is not group middleware:
+	// an Echo group with middleware registers catch-all not-found routes,
+	// which would answer a wrong method with 404 instead of 405.
+	authn := a.Tokens.Middleware()
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		withAuth := authn(next)
+		return func(c echo.Context) error {
+			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+				return withAuth(c)
+			}
+			return next(c)
+		}
+	})
+	api := e.Group("/api/v1")
 	a.Tokens.Routes(api)
 	a.Plans.Routes(api)
+	a.Registry.Routes(api)
 	a.Claims.Routes(api)
 	a.Payouts.Routes(api)
 	return e
@@ -113,7 +130,7 @@ func (a *App) metrics() echo.MiddlewareFunc {
 		Name: "huimin_http_request_duration_seconds", Help: "HTTP request latency by route.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route", "method"})
-	a.Registry.MustRegister(requests, latency)
+	a.Metrics.MustRegister(requests, latency)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()

@@ -140,7 +140,8 @@ func TestTokenListPaginates(t *testing.T) {
 		}
 		require.Len(t, seen, 6, "admin plus the five role tokens")
 		apptest.RequireError(t, h.Get(t, "admin", "/api/v1/tokens?limit=0"), 422, "validation_failed")
-		apptest.RequireError(t, h.Get(t, "admin", "/api/v1/tokens?cursor=%%%"), 422, "validation_failed")
+		apptest.RequireError(t, h.Get(t, "admin", "/api/v1/tokens?cursor=@@@"), 422, "validation_failed")
+		apptest.RequireError(t, h.Get(t, "admin", "/api/v1/tokens?cursor=bm90YWN1cnNvcv8"), 422, "validation_failed")
 	})
 }
 

@@ -82,13 +82,16 @@ type NewInput struct {
 // Validate names every bad field.
 func (in NewInput) Validate() error {
 	var f apperr.Fields
-	if !oneOf(in.Role, AllRoles) {
+	roleOK := oneOf(in.Role, AllRoles)
+	if !roleOK {
 		f.Add("role", "must be one of admin, insurer, finance, auditor")
 	}
 	if !goodName.MatchString(in.Name) {
 		f.Add("name", "must match [A-Za-z0-9_.-]{1,64}")
 	}
 	switch {
+	case !roleOK:
+		// Whether an org belongs depends on the role; say nothing until it is valid.
 	case in.Role == Insurer && !goodOrg.MatchString(in.Org):
 		f.Add("org", "an insurer token needs an org matching [A-Za-z0-9_.-]{1,64}")
 	case in.Role != Insurer && in.Org != "":

@@ -56,7 +56,7 @@ func DecodeCursor(c echo.Context, n int) ([]string, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	parts := strings.Split(string(b), "\x1f")
-	if err != nil || len(parts) != n {
+	if err != nil || len(parts) != n || strings.ContainsFunc(string(b), func(r rune) bool { return r != 0x1f && (r < 0x20 || r > 0x7e) }) {
 		return nil, apperr.Invalid("cursor", "not a cursor this list returned")
 	}
 	return parts, nil

@@ -1,0 +1,173 @@
+package policies
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"huimin/internal/apperr"
+	"huimin/internal/auth"
+	"huimin/internal/web"
+)
+
+// Routes mounts the registry endpoints of DESIGN §11 on the /api/v1 group
+// (authentication already applied): PUT and GET
+// /beneficiaries/{id_number}, POST /beneficiaries/import.
+func (r *Registry) Routes(g *echo.Group) {
+	admin := auth.Require(auth.Admin)
+	g.POST("/beneficiaries/import", r.importCSV, admin)
+	g.PUT("/beneficiaries/:id_number", r.putBeneficiary, admin)
+	g.GET("/beneficiaries/:id_number", r.getBeneficiary, auth.Require(auth.Admin, auth.Finance, auth.Auditor, auth.Insurer))
+}
+
+// ImportAnswer is the answer to POST /api/v1/beneficiaries/import: the
+// people created and updated, and every bad row (never null).
+type ImportAnswer struct {
+	Created int        `json:"created"`
+	Updated int        `json:"updated"`
+	Errors  []RowError `json:"errors"`
+}
+
+// putBeneficiary answers 201 with the stored record when the person is new,
+// 200 when they were replaced.
+func (r *Registry) putBeneficiary(c echo.Context) error {
+	var body BeneficiaryBody
+	if err := web.Bind(c, &body); err != nil {
+		return err
+	}
+	b, f := body.ToBeneficiary(c.Param("id_number"))
+	f = append(f, registryPeriodClashes(b)...)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	stored, created, err := r.put(c.Request().Context(), auth.Who(c), b)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, stored.View(true))
+}
+
+// getBeneficiary answers the full record to admin, finance and auditors,
+// and categories, residency and county only to insurers (DESIGN §11). A
+// malformed id is 422, a well-formed unknown one 404.
+func (r *Registry) getBeneficiary(c echo.Context) error {
+	id := c.Param("id_number")
+	if DetectIDType(id) == "" {
+		return apperr.Invalid("id_number", "%s", undetectableIDMessage(id))
+	}
+	b, err := r.Get(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, b.View(auth.From(c).Role != auth.Insurer))
+}
+
+// importCSV reads the CSV body (UTF-8 or GBK, DESIGN §4), stores every
+// person whose rows are all good and reports every bad row.
+func (r *Registry) importCSV(c echo.Context) error {
+	raw, err := web.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	text, err := DecodeCSV(raw, c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil {
+		return err
+	}
+	people, errs := ParseRegistryCSV(text)
+	people, clashes := registryDropClashes(text, people)
+	if len(clashes) > 0 {
+		errs = append(errs, clashes...)
+		slices.SortStableFunc(errs, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
+	}
+	if errs == nil {
+		errs = []RowError{}
+	}
+	created, updated, err := r.importPeople(c.Request().Context(), auth.Who(c), people, len(errs))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ImportAnswer{Created: created, Updated: updated, Errors: errs})
+}
+
+// registryDropClashes removes the people with two periods of one kind and
+// value starting the same day but ending differently (which
+// ParseRegistryCSV keeps, as they are separately valid rows) and reports the
+// second row of each such pair. A dropped person is not stored at all.
+func registryDropClashes(text []byte, people []Beneficiary) ([]Beneficiary, []RowError) {
+	var clashing map[string]bool
+	kept := people[:0]
+	for _, p := range people {
+		if len(registryPeriodClashes(p)) == 0 {
+			kept = append(kept, p)
+			continue
+		}
+		if clashing == nil {
+			clashing = map[string]bool{}
+		}
+		clashing[p.IDNumber] = true
+	}
+	if clashing == nil {
+		return kept, nil
+	}
+	return kept, registryClashRows(text, clashing)
+}
+
+// registryClashRows reads the CSV again, only when a clash was found, to
+// name the lines of the clashing rows of the people in clashing: each row
+// that repeats an earlier row's id_number, kind, value and valid_from with
+// another valid_to. Every clash has such a row, since its two periods came
+// from two rows of the file.
+func registryClashRows(text []byte, clashing map[string]bool) []RowError {
+	rd := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(text, utf8BOM)))
+	rd.FieldsPerRecord = -1
+	type period struct{ id, kind, value, from string }
+	type firstRow struct {
+		line int
+		to   string
+	}
+	seen := map[period]firstRow{}
+	var errs []RowError
+	for n := 0; ; n++ {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
+				continue // already reported by ParseRegistryCSV
+			}
+			break
+		}
+		if n == 0 || len(rec) != regColCount || !clashing[strings.TrimSpace(rec[regColIDNumber])] {
+			continue // the header, or a row of a person without clashes
+		}
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		line, _ := rd.FieldPos(0)
+		key := period{rec[regColIDNumber], rec[regColKind], rec[regColValue], rec[regColValidFrom]}
+		first, ok := seen[key]
+		if !ok {
+			seen[key] = firstRow{line, rec[regColValidTo]}
+			continue
+		}
+		if first.to != rec[regColValidTo] {
+			errs = append(errs, RowError{Line: line, Field: "valid_to", Message: fmt.Sprintf(
+				"line %d gives the same %s %s from %s with another valid_to; one period cannot have two ends, so no row of this id_number was imported",
+				first.line, key.kind, key.value, key.from)})
+		}
+	}
+	return errs
+}

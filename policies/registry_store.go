@@ -1,0 +1,327 @@
+package policies
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"huimin/internal/apperr"
+	"huimin/internal/audit"
+	"huimin/internal/civil"
+	"huimin/internal/db"
+)
+
+// Registry stores beneficiaries: the registry of DESIGN §4, written one
+// person at a time (PUT) or in bulk (CSV import), read by the API and, in the
+// claim's own transaction, by the claims pipeline (LoadBeneficiary).
+type Registry struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+// NewRegistry returns the registry service on d with clock now.
+func NewRegistry(d *db.DB, now func() time.Time) *Registry { return &Registry{db: d, now: now} }
+
+// beneficiaryRecord is a row of beneficiaries. Timestamps are Unix
+// milliseconds set from the service's clock, never by GORM.
+type beneficiaryRecord struct {
+	IDNumber      string `gorm:"primaryKey"`
+	IDType        string
+	Name          string
+	CountyCode    string
+	HouseholdID   string
+	PayoutAccount string
+	CreatedAt     int64 `gorm:"autoCreateTime:false"`
+	UpdatedAt     int64 `gorm:"autoUpdateTime:false"`
+}
+
+func (beneficiaryRecord) TableName() string { return "beneficiaries" }
+
+// beneficiaryGrantRecord is a row of beneficiary_grants: one category or
+// residency period. ValidTo is "" when open-ended.
+type beneficiaryGrantRecord struct {
+	IDNumber  string `gorm:"primaryKey"`
+	Kind      string `gorm:"primaryKey"` // RegistryKindCategory or RegistryKindResidency
+	Value     string `gorm:"primaryKey"`
+	ValidFrom string `gorm:"primaryKey"`
+	ValidTo   string
+}
+
+func (beneficiaryGrantRecord) TableName() string { return "beneficiary_grants" }
+
+// Sizes of the bulk writes. A chunk of people is one transaction: small
+// enough to hold its locks briefly and to stay under SQLite's 32766 bound
+// variables per statement (1000 people × 8 columns), large enough that an
+// import of 100,000 rows takes a few dozen round trips, not 100,000.
+const (
+	registryChunk      = 1000
+	registryGrantBatch = 2000 // 2000 grants × 5 columns per INSERT
+)
+
+// upsertBeneficiary overwrites the person columns of an existing row and
+// keeps its created_at.
+var upsertBeneficiary = clause.OnConflict{
+	Columns:   []clause.Column{{Name: "id_number"}},
+	DoUpdates: clause.AssignmentColumns([]string{"id_type", "name", "county_code", "household_id", "payout_account", "updated_at"}),
+}
+
+// LoadBeneficiary reads one registry record with its periods, in tx, so that
+// a claim is assessed on exactly what its transaction sees. Periods are
+// ordered by valid_from, then value. An absent id wraps apperr.ErrNotFound;
+// no message repeats the id unmasked.
+func LoadBeneficiary(ctx context.Context, tx *gorm.DB, idNumber string) (Beneficiary, error) {
+	// One statement, so one consistent snapshot of the person and their
+	// periods even under READ COMMITTED, and one round trip.
+	var rows []struct {
+		IDNumber, IDType, Name, CountyCode, HouseholdID, PayoutAccount string
+		Kind, Value, ValidFrom, ValidTo                                sql.NullString
+	}
+	err := tx.WithContext(ctx).Raw(`SELECT b.id_number, b.id_type, b.name, b.county_code, b.household_id, b.payout_account,
+		g.kind, g.value, g.valid_from, g.valid_to
+		FROM beneficiaries b LEFT JOIN beneficiary_grants g ON g.id_number = b.id_number
+		WHERE b.id_number = ?
+		ORDER BY g.kind, g.valid_from, g.value`, idNumber).Scan(&rows).Error
+	if err != nil {
+		return Beneficiary{}, db.Translate(err)
+	}
+	if len(rows) == 0 {
+		return Beneficiary{}, apperr.New(apperr.ErrNotFound, "no beneficiary %s in the registry", MaskID(idNumber))
+	}
+	r := rows[0]
+	b := Beneficiary{
+		IDNumber: r.IDNumber, IDType: r.IDType, Name: r.Name, CountyCode: r.CountyCode,
+		HouseholdID: r.HouseholdID, PayoutAccount: r.PayoutAccount,
+	}
+	for _, row := range rows {
+		if !row.Kind.Valid {
+			continue // a person without periods: the LEFT JOIN's one empty row
+		}
+		g := Grant{Value: row.Value.String, ValidFrom: civil.Date(row.ValidFrom.String), ValidTo: civil.Date(row.ValidTo.String)}
+		if row.Kind.String == RegistryKindCategory {
+			b.Categories = append(b.Categories, g)
+		} else {
+			b.Residency = append(b.Residency, g)
+		}
+	}
+	return b, nil
+}
+
+// Get reads one registry record (LoadBeneficiary outside a claim).
+func (r *Registry) Get(ctx context.Context, idNumber string) (Beneficiary, error) {
+	return LoadBeneficiary(ctx, r.db.DB, idNumber)
+}
+
+// Put creates or overwrites one beneficiary: the person's fields are
+// replaced (created_at kept) and their periods replaced by b's, together
+// with an audit record, in one transaction. b must be valid (Validate and no
+// two periods of one kind and value starting the same day); otherwise the
+// answer is a validation error and nothing is stored.
+func (r *Registry) Put(ctx context.Context, who audit.Who, b Beneficiary) (created bool, err error) {
+	_, created, err = r.put(ctx, who, b)
+	return created, err
+}
+
+// put is Put that also returns the record as stored, read back in the same
+// transaction, so the answer to a PUT is exactly what a GET then shows.
+func (r *Registry) put(ctx context.Context, who audit.Who, b Beneficiary) (Beneficiary, bool, error) {
+	if err := registryCheck(b).Err(); err != nil {
+		return Beneficiary{}, false, err
+	}
+	now := r.now()
+	var (
+		stored  Beneficiary
+		created bool
+	)
+	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+		n, err := writeBeneficiaries(ctx, tx, []Beneficiary{b}, now)
+		if err != nil {
+			return err
+		}
+		created = n == 1
+		outcome := "updated"
+		if created {
+			outcome = "created"
+		}
+		// The id is personal data: the audit log holds it masked (DESIGN §9).
+		if err := audit.Write(ctx, tx, now, who, "beneficiary.put", MaskID(b.IDNumber), outcome); err != nil {
+			return err
+		}
+		stored, err = LoadBeneficiary(ctx, tx, b.IDNumber)
+		return err
+	})
+	if err != nil {
+		return Beneficiary{}, false, db.Translate(err)
+	}
+	return stored, created, nil
+}
+
+// Import creates or overwrites many beneficiaries, each as Put does (person
+// fields replaced, periods replaced), and counts the people created and
+// updated. Every person must be valid and appear once; otherwise the answer
+// is a validation error naming people[i] and nothing is stored.
+//
+// People are written in chunks of registryChunk, one transaction each, so a
+// person is never half-written; if a chunk fails, the chunks before it stay
+// stored (importing the same people again is harmless), the counts returned
+// are theirs, and the audit log records the partial import.
+func (r *Registry) Import(ctx context.Context, who audit.Who, people []Beneficiary) (created, updated int, err error) {
+	return r.importPeople(ctx, who, people, 0)
+}
+
+// importPeople is Import with the number of bad CSV rows the caller left
+// out, which the audit record reports.
+func (r *Registry) importPeople(ctx context.Context, who audit.Who, people []Beneficiary, badRows int) (created, updated int, err error) {
+	var f apperr.Fields
+	seen := make(map[string]int, len(people))
+	for i, p := range people {
+		prefix := fmt.Sprintf("people[%d]", i)
+		f.Merge(prefix, registryCheck(p))
+		if j, dup := seen[p.IDNumber]; dup {
+			f.Add(apperr.Join(prefix, "id_number"), "repeats people[%d]; each person may appear once", j)
+		}
+		seen[p.IDNumber] = i
+	}
+	if err := f.Err(); err != nil {
+		return 0, 0, err
+	}
+
+	now := r.now()
+	// Chunks in id order: concurrent imports then lock rows in the same
+	// order and cannot deadlock on each other.
+	sorted := slices.Clone(people)
+	slices.SortFunc(sorted, func(a, b Beneficiary) int { return cmp.Compare(a.IDNumber, b.IDNumber) })
+	outcome := func(created, updated int) string {
+		return fmt.Sprintf("created=%d updated=%d errors=%d", created, updated, badRows)
+	}
+	if len(sorted) == 0 {
+		err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+			return audit.Write(ctx, tx, now, who, "beneficiary.import", "registry", outcome(0, 0))
+		})
+		return 0, 0, err
+	}
+	for start := 0; start < len(sorted); start += registryChunk {
+		chunk := sorted[start:min(start+registryChunk, len(sorted))]
+		last := start+len(chunk) == len(sorted)
+		var n int // set by the attempt that commits; Tx may retry
+		err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+			var err error
+			if n, err = writeBeneficiaries(ctx, tx, chunk, now); err != nil {
+				return err
+			}
+			if !last {
+				return nil
+			}
+			// The one audit record of a whole import commits with its last
+			// chunk.
+			return audit.Write(ctx, tx, now, who, "beneficiary.import", "registry", outcome(created+n, updated+len(chunk)-n))
+		})
+		if err != nil {
+			if created+updated > 0 {
+				r.auditPartialImport(ctx, who, "failed after "+outcome(created, updated))
+			}
+			return created, updated, err
+		}
+		created += n
+		updated += len(chunk) - n
+	}
+	return created, updated, nil
+}
+
+// auditPartialImport records chunks committed by an import that then
+// failed. It is best effort, outside the failed transaction and outside the
+// request's cancellation (a client that hung up still left rows behind);
+// the import's own error is what the caller reports.
+func (r *Registry) auditPartialImport(ctx context.Context, who audit.Who, outcome string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now := r.now()
+	_ = r.db.Tx(ctx, func(tx *gorm.DB) error {
+		return audit.Write(ctx, tx, now, who, "beneficiary.import", "registry", outcome)
+	})
+}
+
+// writeBeneficiaries upserts people (distinct ids, sorted for a stable lock
+// order when many) and replaces their periods, in tx, with a fixed number of
+// statements whatever the number of people. It returns how many were new.
+func writeBeneficiaries(ctx context.Context, tx *gorm.DB, people []Beneficiary, now time.Time) (created int, err error) {
+	tx = tx.WithContext(ctx)
+	ids := make([]string, len(people))
+	recs := make([]beneficiaryRecord, len(people))
+	var grants []beneficiaryGrantRecord
+	ms := now.UnixMilli()
+	for i, p := range people {
+		ids[i] = p.IDNumber
+		recs[i] = beneficiaryRecord{
+			IDNumber: p.IDNumber, IDType: p.IDType, Name: p.Name, CountyCode: p.CountyCode,
+			HouseholdID: p.HouseholdID, PayoutAccount: p.PayoutAccount,
+			CreatedAt: ms, UpdatedAt: ms, // created_at is ignored for an existing row
+		}
+		grants = appendGrantRecords(grants, p.IDNumber, RegistryKindCategory, p.Categories)
+		grants = appendGrantRecords(grants, p.IDNumber, RegistryKindResidency, p.Residency)
+	}
+	// Lock the rows we are about to decide "updated" on; an absent id is
+	// serialised by the insert itself.
+	var existing []string
+	if err := tx.Model(&beneficiaryRecord{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("id_number IN ?", ids).Pluck("id_number", &existing).Error; err != nil {
+		return 0, err
+	}
+	if err := tx.Clauses(upsertBeneficiary).Create(&recs).Error; err != nil {
+		return 0, err
+	}
+	if err := tx.Where("id_number IN ?", ids).Delete(&beneficiaryGrantRecord{}).Error; err != nil {
+		return 0, err
+	}
+	if len(grants) > 0 {
+		if err := tx.CreateInBatches(&grants, registryGrantBatch).Error; err != nil {
+			return 0, err
+		}
+	}
+	return len(people) - len(existing), nil
+}
+
+// appendGrantRecords appends the rows of one person's periods of one kind,
+// each exact repeat once (the table's key would refuse the second).
+func appendGrantRecords(rows []beneficiaryGrantRecord, idNumber, kind string, gs []Grant) []beneficiaryGrantRecord {
+	for i, g := range gs {
+		if slices.Contains(gs[:i], g) {
+			continue
+		}
+		rows = append(rows, beneficiaryGrantRecord{IDNumber: idNumber, Kind: kind, Value: g.Value, ValidFrom: string(g.ValidFrom), ValidTo: string(g.ValidTo)})
+	}
+	return rows
+}
+
+// registryCheck is everything a record must satisfy to be stored: Validate,
+// and no period clashes.
+func registryCheck(b Beneficiary) apperr.Fields {
+	f := b.Validate()
+	return append(f, registryPeriodClashes(b)...)
+}
+
+// registryPeriodClashes names periods that repeat an earlier one's kind,
+// value and valid_from with a different valid_to. A period is identified by
+// its value and its start (the table's key), so two such periods would be
+// one period with two ends; exact repeats are harmless and merge.
+func registryPeriodClashes(b Beneficiary) apperr.Fields {
+	var f apperr.Fields
+	check := func(list, valueName string, gs []Grant) {
+		for i, g := range gs {
+			for j := range i {
+				if h := gs[j]; h.Value == g.Value && h.ValidFrom == g.ValidFrom && h != g {
+					f.Add(fmt.Sprintf("%s[%d].valid_to", list, i), "%s[%d] has the same %s and valid_from with another valid_to; one period cannot have two ends", list, j, valueName)
+					break
+				}
+			}
+		}
+	}
+	check("categories", "category", b.Categories)
+	check("residency", "type", b.Residency)
+	return f
+}
