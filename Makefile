@@ -21,8 +21,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
+# Go micro-benchmarks, then sysbench and the load scenarios on MariaDB with
+# the ratios of DESIGN §12 (see BENCHMARKS.md).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	bash cmd/huimin-load/bench.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzAssess -fuzztime 60s ./policies/

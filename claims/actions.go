@@ -116,3 +116,72 @@ func PayoutAccounts(ctx context.Context, tx *gorm.DB, idNumbers []string) (map[s
 	}
 	return out, nil
 }
+
+// Locked is a claim locked FOR UPDATE for a transition, with its whole row,
+// so that the answer can be rendered without reading the claim again.
+type Locked struct {
+	State
+	rec record
+}
+
+// Lock locks one claim FOR UPDATE and keeps its row.
+func Lock(ctx context.Context, tx *gorm.DB, id string) (*Locked, error) {
+	var rec record
+	err := tx.WithContext(ctx).Clauses(lockingUpdate).Where("id = ?", id).Take(&rec).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, apperr.New(apperr.ErrNotFound, "no claim %s", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Locked{State: stateOf(rec), rec: rec}, nil
+}
+
+// View renders the claim as changed in l.State, with these approvals.
+func (l *Locked) View(approvals []Approval, now time.Time) View {
+	r := l.rec
+	r.Status, r.Reserved, r.ReservedAmount = l.Status, l.Reserved, l.ReservedAmount
+	if l.Status != l.rec.Status || l.ReservedAmount != l.rec.ReservedAmount {
+		r.UpdatedAt = now.UnixMilli()
+	}
+	return r.view(approvals)
+}
+
+// LockMany locks claims FOR UPDATE in id order and returns those found.
+func LockMany(ctx context.Context, tx *gorm.DB, ids []string) (map[string]*Locked, error) {
+	var recs []record
+	if err := tx.WithContext(ctx).Clauses(lockingUpdate).Where("id IN ?", ids).Order("id").Find(&recs).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Locked, len(recs))
+	for _, r := range recs {
+		out[r.ID] = &Locked{State: stateOf(r), rec: r}
+	}
+	return out, nil
+}
+
+// ApprovalsOf returns the approvals of several claims, oldest first.
+func ApprovalsOf(ctx context.Context, tx *gorm.DB, ids []string) (map[string][]Approval, error) {
+	return loadApprovals(ctx, tx, ids)
+}
+
+// ApprovalRow is one approval to insert.
+type ApprovalRow struct {
+	ClaimID string
+	Actor   string
+	At      int64
+}
+
+// TableName is the approvals table.
+func (ApprovalRow) TableName() string { return "claim_approvals" }
+
+// MarkApproved sets claims to approved in one statement: with their whole
+// payable reserved (first_come) or unreserved (pro_rata, until settlement).
+func MarkApproved(ctx context.Context, tx *gorm.DB, ids []string, reserve bool, now time.Time) error {
+	set := map[string]any{"status": Approved, "counted": true, "updated_at": now.UnixMilli()}
+	if reserve {
+		set["reserved"] = true
+		set["reserved_amount"] = gorm.Expr("payable")
+	}
+	return tx.WithContext(ctx).Model(&record{}).Where("id IN ? AND status = ?", ids, Assessed).Updates(set).Error
+}

@@ -43,6 +43,10 @@ var (
 	goodSHA256   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	maxEvidence  = 50
 	maxURILength = 512
+	// maxEvidenceBytes bounds the evidence list as stored (JSON in a TEXT
+	// column of 65535 bytes). Fifty items within the per-item limits can
+	// exceed it (512 four-byte characters per URI), which MariaDB refuses.
+	maxEvidenceBytes = 60000
 )
 
 // decodeInput decodes one claim body strictly (unknown fields are 422).
@@ -84,7 +88,7 @@ func check(in Input, plan policies.Plan, now time.Time) (checked, apperr.Fields)
 	} else {
 		c.eventDate = d
 	}
-	prog, _ := policies.ProgrammeByCode(plan.Programme)
+	prog := programme(plan.Programme)
 	if !prog.HasCause(in.Cause) {
 		f.Add("cause", "must be one of %v for a %s plan", prog.Causes, plan.Programme)
 	} else {
@@ -149,6 +153,9 @@ func checkEvidence(raw json.RawMessage, f *apperr.Fields) []Evidence {
 			f.Add(path+".uri", "must be at most %d printable characters", maxURILength)
 		}
 		out = append(out, e)
+	}
+	if b, err := json.Marshal(out); err == nil && len(b) > maxEvidenceBytes {
+		f.Add("evidence", "too large: at most %d bytes in all once stored; shorten the URIs", maxEvidenceBytes)
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -101,10 +102,8 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, plans ma
 	if err := lockHouseholds(tx, households); err != nil {
 		return err
 	}
-	var history []past
-	if err := tx.Model(&record{}).
-		Select("plan_code, programme, beneficiary_id, household_id, cap_subject, event_date, cause, reference, service_type, base, fact_base, payable").
-		Where("household_id IN ? AND counted = ?", households, true).Scan(&history).Error; err != nil {
+	history, err := loadHistory(ctx, tx, households)
+	if err != nil {
 		return err
 	}
 
@@ -120,13 +119,13 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, plans ma
 			continue
 		}
 		start := time.Now()
-		rec := s.decide(it.in, plans[it.in.Plan], people, history, org, now)
+		rec := s.decide(it.in, plans[it.in.Plan], people, history[householdOf(people, it.in.BeneficiaryID)], org, now)
 		s.metrics.assessed(time.Since(start))
 		it.rec = rec
 		byRef[rec.ExternalRef] = rec
 		created = append(created, rec)
 		if rec.Counted {
-			history = append(history, pastOf(rec))
+			history[rec.HouseholdID] = append(history[rec.HouseholdID], pastOf(rec))
 		}
 	}
 	if len(created) > 0 {
@@ -137,24 +136,65 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, plans ma
 	return nil
 }
 
+// loadHistory reads the counted claims of households, by household.
+// Everything a claim is compared with (its duplicates, the incident, the cap
+// subject, the offsets) is in its own household, so each claim looks only at
+// its household's history, not at the whole chunk's. The rows are scanned
+// by hand: a batch reads thousands, and GORM's reflection costs more than
+// the query.
+func loadHistory(ctx context.Context, tx *gorm.DB, households []string) (map[string][]past, error) {
+	rows, err := tx.WithContext(ctx).Model(&record{}).
+		Select("plan_code, programme, beneficiary_id, household_id, cap_subject, event_date, cause, reference, service_type, base, fact_base, payable").
+		Where("household_id IN ? AND counted = ?", households, true).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	history := make(map[string][]past, len(households))
+	for rows.Next() {
+		var p past
+		if err := rows.Scan(&p.PlanCode, &p.Programme, &p.BeneficiaryID, &p.HouseholdID, &p.CapSubject, &p.EventDate,
+			&p.Cause, &p.Reference, &p.ServiceType, &p.Base, &p.FactBase, &p.Payable); err != nil {
+			return nil, err
+		}
+		history[p.HouseholdID] = append(history[p.HouseholdID], p)
+	}
+	return history, rows.Err()
+}
+
 // lockHouseholds takes the households' cap locks in sorted order (so two
 // transactions never wait on each other in a cycle). The lock rows are
 // created on first use.
 func lockHouseholds(tx *gorm.DB, households []string) error {
 	rows := make([]capSubject, len(households))
 	for i, h := range households {
-		rows[i] = capSubject{CapSubject: h}
+		rows[i] = capSubject{CapSubject: h, Claims: 1}
 	}
-	// A typed row, not a map: GORM needs the primary key to render "do
-	// nothing" for MySQL (ON DUPLICATE KEY UPDATE plan_code = plan_code);
-	// from a map it renders an empty, invalid update clause.
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return err
-	}
-	var locked []string
-	return tx.Table("cap_subjects").Clauses(clause.Locking{Strength: "UPDATE"}).
-		Where("plan_code = ? AND cap_subject IN ?", "", households).Order("cap_subject").Pluck("cap_subject", &locked).Error
+	// One statement both creates the lock rows and locks them: an upsert
+	// that changes the row (claims = claims + 1) takes its exclusive lock,
+	// held to commit, row by row in the sorted order given. A separate
+	// SELECT ... FOR UPDATE after an insert deadlocked against concurrent
+	// chunks; this cannot, and it saves a round trip.
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "plan_code"}, {Name: "cap_subject"}},
+		DoUpdates: clause.Assignments(map[string]any{"claims": gorm.Expr("claims + 1")}),
+	}).Create(&rows).Error
 }
+
+// programmes are the four programmes by code, built once:
+// policies.ProgrammeByCode renders the default rules on every call, which
+// costs more than assessing the claim.
+var programmes = sync.OnceValue(func() map[string]policies.Programme {
+	out := map[string]policies.Programme{}
+	for _, p := range policies.Programmes() {
+		out[p.Code] = p
+	}
+	return out
+})
+
+// programme returns the programme of code (the zero Programme when unknown;
+// plans are validated, so that does not happen).
+func programme(code string) policies.Programme { return programmes()[code] }
 
 // capSubject is a cap-subject lock row; households lock under plan_code "".
 type capSubject struct {
@@ -173,11 +213,12 @@ func householdOf(people map[string]policies.Beneficiary, id string) string {
 }
 
 // decide checks eligibility in DESIGN §6's order, recording every failing
-// reason, and assesses the claims that pass.
+// reason, and assesses the claims that pass. history holds the counted claims
+// of the claim's household.
 func (s *Service) decide(in checked, plan policies.Plan, people map[string]policies.Beneficiary, history []past, org string, now time.Time) *record {
 	b, known := people[in.BeneficiaryID]
 	household := householdOf(people, in.BeneficiaryID)
-	prog, _ := policies.ProgrammeByCode(plan.Programme)
+	prog := programme(plan.Programme)
 	subject := in.BeneficiaryID
 	if prog.CapSubject == policies.CapSubjectHousehold {
 		subject = household
@@ -328,11 +369,15 @@ func loadBeneficiaries(ctx context.Context, tx *gorm.DB, ids []string) (map[stri
 	return out, nil
 }
 
-// planFor loads an active plan for intake: 404 when unknown, 409 plan_closed
-// when closed.
+// planFor loads an active plan for intake: 422 when the code is missing, 404
+// when unknown, 409 plan_closed when closed.
 func planFor(ctx context.Context, d *db.DB, cache map[string]policies.Plan, code string) (policies.Plan, error) {
 	if p, ok := cache[code]; ok {
 		return p, nil
+	}
+	if code == "" {
+		// An empty or null body lands here: a missing field, not an unknown plan.
+		return policies.Plan{}, apperr.Invalid("plan", "is required")
 	}
 	p, err := policies.LoadPlan(ctx, d.DB.WithContext(ctx), code, false)
 	if err != nil {

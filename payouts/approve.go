@@ -8,7 +8,9 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,79 +22,111 @@ import (
 	"huimin/internal/db"
 	"huimin/internal/ledger"
 	"huimin/internal/money"
+	"huimin/internal/web"
 	"huimin/policies"
 )
 
 // Service holds the payout workflows.
 type Service struct {
-	db  *db.DB
-	now func() time.Time
+	db    *db.DB
+	now   func() time.Time
+	terms sync.Map // plan code → terms
+
+	approvals     chan *approveReq
+	startApprover sync.Once
 }
 
 // New returns the payouts service.
 func New(d *db.DB, now func() time.Time) *Service { return &Service{db: d, now: now} }
 
-// Approve records a finance actor's approval. At or above the plan's dual
-// approval threshold the first approval leaves the claim assessed and a
-// second, different actor completes it (409 same_approver for the same actor
-// twice). In a first_come plan the final approval reserves the payable from
-// the budget in the same transaction, or fails with budget_exhausted and
-// changes nothing.
-func (s *Service) Approve(ctx context.Context, who audit.Who, id string) (claims.View, error) {
+// approveOne records one finance actor's approval in its own transaction,
+// with the same rules as Approve: the path Approve falls back to when a
+// group transaction fails.
+func (s *Service) approveOne(ctx context.Context, who audit.Who, id string) (claims.View, error) {
 	now := s.now()
 	var view claims.View
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		st, err := claims.LockState(ctx, tx, id)
+		c, err := claims.Lock(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if st.Status != claims.Assessed {
-			return invalidState(st, "approved")
+		if c.Status != claims.Assessed {
+			return invalidState(c.State, "approved")
 		}
-		plan, err := policies.LoadPlan(ctx, tx, st.Plan, false)
+		terms, err := s.termsOf(ctx, tx, c.Plan)
 		if err != nil {
 			return err
 		}
-		approvals, err := claims.Approvals(ctx, tx, id)
-		if err != nil {
-			return err
+		needed := 1
+		if c.Payable >= terms.dualThreshold {
+			needed = 2
 		}
-		for _, a := range approvals {
-			if a.Actor == who.Actor {
-				return apperr.New(apperr.ErrSameApprover, "%s already approved claim %s; a second finance actor must approve", who.Actor, id)
+		var approvals []claims.Approval
+		if needed > 1 {
+			// Only a dual approval has earlier approvals to look at.
+			if approvals, err = claims.Approvals(ctx, tx, id); err != nil {
+				return err
+			}
+			for _, a := range approvals {
+				if a.Actor == who.Actor {
+					return apperr.New(apperr.ErrSameApprover, "%s already approved claim %s; a second finance actor must approve", who.Actor, id)
+				}
 			}
 		}
 		if err := claims.AddApproval(ctx, tx, id, who.Actor, now); err != nil {
 			return err
 		}
-		needed := 1
-		if money.FromFen(st.Payable).GreaterThanOrEqual(plan.DualApprovalThreshold) {
-			needed = 2
-		}
+		approvals = append(approvals, claims.Approval{Actor: who.Actor, At: web.Timestamp(now.UnixMilli())})
 		outcome := "first_approval"
-		if len(approvals)+1 >= needed {
+		final := len(approvals) >= needed
+		if final {
 			outcome = claims.Approved
-			st.Status = claims.Approved
-			if plan.BudgetPolicy == policies.FirstCome {
-				if _, _, err := ledger.Append(ctx, tx, st.Plan, who.Actor, now, move(ledger.Reserve, st, st.Payable)); err != nil {
-					return err
-				}
-				st.Reserved, st.ReservedAmount = true, st.Payable
+			c.Status = claims.Approved
+			if terms.policy == policies.FirstCome {
+				c.Reserved, c.ReservedAmount = true, c.Payable
 			}
-			if err := claims.SaveState(ctx, tx, st, now); err != nil {
+			if err := claims.SaveState(ctx, tx, c.State, now); err != nil {
 				return err
 			}
 		}
 		if err := audit.Write(ctx, tx, now, who, "claim.approve", id, outcome); err != nil {
 			return err
 		}
-		view, err = claims.Read(ctx, tx, id)
-		return err
+		view = c.View(approvals, now)
+		// The reservation goes last: the plan's budget row is the one hot
+		// row, and it stays locked from here to commit, so everything else
+		// is done before it is taken.
+		if final && terms.policy == policies.FirstCome {
+			if _, _, err := ledger.Append(ctx, tx, c.Plan, who.Actor, now, move(ledger.Reserve, c.State, c.Payable)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		s.auditRefusal(ctx, who, "claim.approve", id, err)
 	}
 	return view, err
+}
+
+// terms are the parts of a plan that approval needs. They are fixed when the
+// plan is created (no endpoint changes them), so they are cached.
+type terms struct {
+	policy        string
+	dualThreshold int64 // fen
+}
+
+func (s *Service) termsOf(ctx context.Context, tx *gorm.DB, plan string) (terms, error) {
+	if t, ok := s.terms.Load(plan); ok {
+		return t.(terms), nil
+	}
+	p, err := policies.LoadPlan(ctx, tx, plan, false)
+	if err != nil {
+		return terms{}, err
+	}
+	t := terms{policy: p.BudgetPolicy, dualThreshold: money.ToFen(p.DualApprovalThreshold)}
+	s.terms.Store(plan, t)
+	return t, nil
 }
 
 // ReasonInput is the body of decline and revoke.
@@ -235,6 +269,11 @@ func (s *Service) Settle(ctx context.Context, who audit.Who, code string) (Settl
 				return err
 			}
 		}
+		// The ids were read without a lock: a claim revoked since then must
+		// not get a share (nor shrink the others').
+		states = slices.DeleteFunc(states, func(st claims.State) bool {
+			return st.Status != claims.Approved || st.Reserved
+		})
 		var total int64
 		for _, st := range states {
 			total += st.Payable

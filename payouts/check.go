@@ -109,11 +109,13 @@ func (s *Service) checkClaims(ctx context.Context) ([]Breach, error) {
 	}
 	type money3 struct{ reserved, inPayment, paid int64 }
 	perClaim := map[string]*money3{}
+	planOf := map[string]string{}
 	for _, r := range rows {
 		m := perClaim[r.ClaimID]
 		if m == nil {
 			m = &money3{}
 			perClaim[r.ClaimID] = m
+			planOf[r.ClaimID] = r.PlanCode
 		}
 		switch r.Kind {
 		case ledger.Reserve, ledger.Fail:
@@ -166,7 +168,7 @@ func (s *Service) checkClaims(ctx context.Context) ([]Breach, error) {
 	}
 	for id, m := range perClaim {
 		if !seen[id] && *m != (money3{}) {
-			out = append(out, Breach{ClaimID: id, What: "entries hold money for a claim that should hold none"})
+			out = append(out, Breach{Plan: planOf[id], ClaimID: id, What: "entries hold money for a claim that should hold none"})
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package policies
 import (
 	"encoding/json"
 	"slices"
+	"sync"
 )
 
 // Programme codes (DESIGN §5). They are the values of a plan's "programme".
@@ -79,14 +80,24 @@ func ProgrammeByCode(code string) (Programme, bool) {
 func programmeAt(i int) Programme {
 	p := programmeTable[i]
 	p.Causes = slices.Clone(p.Causes)
-	raw, err := DefaultRules(p.Code).MarshalJSON()
-	if err != nil {
-		// The defaults are constants checked by tests; failing here is a bug.
-		panic("policies: default rules of " + p.Code + ": " + err.Error())
-	}
-	p.DefaultRules = raw
+	p.DefaultRules = slices.Clone(defaultRulesRendered()[p.Code])
 	return p
 }
+
+// defaultRulesRendered renders each programme's default rules once: intake
+// looks programmes up for every claim, and the defaults never change.
+var defaultRulesRendered = sync.OnceValue(func() map[string][]byte {
+	out := make(map[string][]byte, len(programmeTable))
+	for _, p := range programmeTable {
+		raw, err := DefaultRules(p.Code).MarshalJSON()
+		if err != nil {
+			// The defaults are constants checked by tests; failing here is a bug.
+			panic("policies: default rules of " + p.Code + ": " + err.Error())
+		}
+		out[p.Code] = raw
+	}
+	return out
+})
 
 // isProgrammeCause reports whether cause belongs to programme, without
 // building the Programme value (used on hot paths).

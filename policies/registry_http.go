@@ -74,12 +74,15 @@ func (r *Registry) getBeneficiary(c echo.Context) error {
 	return c.JSON(http.StatusOK, b.View(auth.From(c).Role != auth.Insurer))
 }
 
-// importCSV reads the CSV body (UTF-8 or GBK, DESIGN §4), stores every
-// person whose rows are all good and reports every bad row.
+// importCSV reads the CSV body (UTF-8 or GBK, DESIGN §4), stores the good
+// rows merged per person and reports every bad row.
 func (r *Registry) importCSV(c echo.Context) error {
 	raw, err := web.ReadBody(c)
 	if err != nil {
 		return err
+	}
+	if len(raw) == 0 {
+		return apperr.Invalid("body", "is empty; send the CSV file as the request body, line 1 being the header %s", RegistryCSVHeader)
 	}
 	text, err := DecodeCSV(raw, c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil {

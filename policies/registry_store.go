@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -122,6 +123,10 @@ func (r *Registry) Get(ctx context.Context, idNumber string) (Beneficiary, error
 // with an audit record, in one transaction. b must be valid (Validate and no
 // two periods of one kind and value starting the same day); otherwise the
 // answer is a validation error and nothing is stored.
+//
+// created is decided on the rows the transaction locks. On MariaDB two
+// concurrent first PUTs of one id (no row yet to lock) may both report
+// created; the record is then the later one's, whole.
 func (r *Registry) Put(ctx context.Context, who audit.Who, b Beneficiary) (created bool, err error) {
 	_, created, err = r.put(ctx, who, b)
 	return created, err
@@ -180,10 +185,11 @@ func (r *Registry) importPeople(ctx context.Context, who audit.Who, people []Ben
 	var f apperr.Fields
 	seen := make(map[string]int, len(people))
 	for i, p := range people {
-		prefix := fmt.Sprintf("people[%d]", i)
-		f.Merge(prefix, registryCheck(p))
+		if fs := registryCheck(p); len(fs) > 0 {
+			f.Merge(fmt.Sprintf("people[%d]", i), fs)
+		}
 		if j, dup := seen[p.IDNumber]; dup {
-			f.Add(apperr.Join(prefix, "id_number"), "repeats people[%d]; each person may appear once", j)
+			f.Add(fmt.Sprintf("people[%d].id_number", i), "repeats people[%d]; each person may appear once", j)
 		}
 		seen[p.IDNumber] = i
 	}
@@ -273,17 +279,28 @@ func writeBeneficiaries(ctx context.Context, tx *gorm.DB, people []Beneficiary, 
 		return 0, err
 	}
 	if err := tx.Clauses(upsertBeneficiary).Create(&recs).Error; err != nil {
-		return 0, err
+		return 0, registryWriteError(err)
 	}
 	if err := tx.Where("id_number IN ?", ids).Delete(&beneficiaryGrantRecord{}).Error; err != nil {
 		return 0, err
 	}
 	if len(grants) > 0 {
 		if err := tx.CreateInBatches(&grants, registryGrantBatch).Error; err != nil {
-			return 0, err
+			return 0, registryWriteError(err)
 		}
 	}
 	return len(people) - len(existing), nil
+}
+
+// registryWriteError keeps the key out of a duplicate-key error, whose
+// driver message quotes it ("Duplicate entry '411325…'"): unknown errors are
+// logged, and id numbers must never reach the log. Validation and the row
+// lock taken by the upsert make duplicates impossible; this is a safeguard.
+func registryWriteError(err error) error {
+	if db.IsDuplicate(err) {
+		return errors.New("registry write hit a duplicate key (message withheld: it quotes an id number)")
+	}
+	return err
 }
 
 // appendGrantRecords appends the rows of one person's periods of one kind,

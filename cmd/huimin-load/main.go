@@ -50,6 +50,9 @@ type options struct {
 	Out        string
 	Seed       uint64
 	SkipImport bool
+	FillLedger int
+	FillDB     string
+	FillPlan   string
 }
 
 func main() {
@@ -65,9 +68,19 @@ func main() {
 	flag.StringVar(&o.Out, "out", "huimin-load.json", "where to write the JSON result")
 	flag.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed makes the same registry")
 	flag.BoolVar(&o.SkipImport, "skip-import", false, "reuse a registry imported by an earlier run with the same -seed and -people")
+	flag.IntVar(&o.FillLedger, "fill-ledger", 0, "instead of load: append this many chained entries to -fill-plan's ledger in -fill-db")
+	flag.StringVar(&o.FillDB, "fill-db", "", "HUIMIN_DB-style spec of the database to fill (with -fill-ledger)")
+	flag.StringVar(&o.FillPlan, "fill-plan", "ZKB-2026", "the plan whose ledger to fill")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if o.FillLedger > 0 {
+		if err := fillLedger(ctx, o.FillDB, o.FillPlan, o.FillLedger); err != nil {
+			fmt.Fprintln(os.Stderr, "huimin-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "huimin-load:", err)
 		os.Exit(1)
@@ -124,8 +137,17 @@ func run(ctx context.Context, o options) error {
 	if err := l.setup(ctx); err != nil {
 		return err
 	}
+	scenarios := strings.Split(o.Scenarios, ",")
+	if !slices.Contains(scenarios, "seed") {
+		// Claims need the registry's people: make the same synthetic
+		// registry (same -seed and -people) without importing it again.
+		l.o.SkipImport = true
+		if _, err := l.seed(ctx); err != nil {
+			return err
+		}
+	}
 	var results []Result
-	for _, sc := range strings.Split(o.Scenarios, ",") {
+	for _, sc := range scenarios {
 		if ctx.Err() != nil {
 			break
 		}

@@ -17,6 +17,7 @@ type config struct {
 	Addr            string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	PprofAddr       string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -32,6 +33,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("HUIMIN_LOG_LEVEL %q: want debug, info, warn or error", v)
 		}
 	}
+	c.PprofAddr = getenv("HUIMIN_PPROF_ADDR")
 	if v := getenv("HUIMIN_SHUTDOWN_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

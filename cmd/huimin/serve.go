@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"huimin/internal/app"
@@ -38,6 +39,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		fmt.Fprintf(stdout, "Created the first admin token (shown once; keep it safe):\n%s\n", adminToken)
 	}
 
+	if cfg.PprofAddr != "" {
+		// Profiling on its own listener (keep it on loopback), never on the
+		// API address.
+		go func() {
+			log.Info("pprof listening", "addr", cfg.PprofAddr)
+			if err := http.ListenAndServe(cfg.PprofAddr, pprofMux()); err != nil {
+				log.Error("pprof stopped", "error", err.Error())
+			}
+		}()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -62,4 +73,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -8,8 +8,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +38,45 @@ type Harness struct {
 	// "picc"), insurer2 (org "cpic").
 	Tokens map[string]string
 	Clock  *Clock
+	// Logs holds every log line the application wrote during the test;
+	// at cleanup the harness fails the test if any holds an id or account
+	// number.
+	Logs *LogBuffer
+}
+
+// LogBuffer collects log output safely from concurrent requests.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// personalData matches what must never reach a log (DESIGN §9): an
+// 18-character resident id or credit code, or a bank card / account number
+// (a run of 12 or more digits).
+var personalData = regexp.MustCompile(`(^|[^0-9A-Za-z])([0-9]{17}[0-9X]|[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}|[0-9]{12,})([^0-9A-Za-z]|$)`)
+
+// RequireNoPersonalData fails when logs contain an id or account number.
+func RequireNoPersonalData(t testing.TB, logs string) {
+	t.Helper()
+	for _, line := range strings.Split(logs, "\n") {
+		if m := personalData.FindString(line); m != "" {
+			t.Errorf("a log line carries an id or account number (%q): %s", strings.Trim(m, "\"/ ,:"), line)
+			return
+		}
+	}
 }
 
 // Clock is a settable test clock.
@@ -73,12 +114,14 @@ var Start = time.Date(2026, 6, 15, 2, 0, 0, 0, time.UTC)
 func New(t testing.TB, d *db.DB) *Harness {
 	t.Helper()
 	clock := &Clock{t: Start}
-	a := app.New(d, app.Config{Now: clock.Now})
+	logs := &LogBuffer{}
+	a := app.New(d, app.Config{Now: clock.Now, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ctx := context.Background()
 	admin, err := a.Bootstrap(ctx)
 	require.NoError(t, err)
 	require.NotEmpty(t, admin, "bootstrap on an empty database prints an admin token")
-	h := &Harness{App: a, DB: d, Tokens: map[string]string{"admin": admin}, Clock: clock}
+	h := &Harness{App: a, DB: d, Tokens: map[string]string{"admin": admin}, Clock: clock, Logs: logs}
+	t.Cleanup(func() { RequireNoPersonalData(t, logs.String()) })
 	for name, in := range map[string]auth.NewInput{
 		"finance":  {Role: auth.Finance, Name: "fin-wang"},
 		"finance2": {Role: auth.Finance, Name: "fin-li"},

@@ -37,11 +37,16 @@ type Who struct {
 	RequestID string
 }
 
-// Write appends one record in tx.
-func Write(ctx context.Context, tx *gorm.DB, now time.Time, who Who, action, target, outcome string) error {
-	r := Record{
+// NewRecord makes a record to insert, for callers that write several at once.
+func NewRecord(now time.Time, who Who, action, target, outcome string) Record {
+	return Record{
 		ID: ids.New(now), At: now.UnixMilli(), Actor: who.Actor, Role: who.Role, Org: who.Org,
 		Action: action, Target: target, Outcome: outcome, RequestID: who.RequestID,
 	}
+}
+
+// Write appends one record in tx.
+func Write(ctx context.Context, tx *gorm.DB, now time.Time, who Who, action, target, outcome string) error {
+	r := NewRecord(now, who, action, target, outcome)
 	return tx.WithContext(ctx).Create(&r).Error
 }

@@ -1,0 +1,446 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/require"
+
+	"huimin/docs"
+	"huimin/internal/apptest"
+	"huimin/internal/auth"
+	"huimin/internal/db"
+	"huimin/internal/testdb"
+	"huimin/internal/web"
+	"huimin/policies"
+)
+
+// apiOperation is one /api/v1 operation: in the router and in the OpenAPI
+// document, with the roles the document grants it (x-roles).
+type apiOperation struct {
+	ID     string // operationId
+	Method string
+	Path   string // OpenAPI form: /api/v1/claims/{id}
+	Roles  []string
+}
+
+// echoParam is a path parameter in Echo's form (:id).
+var echoParam = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
+
+// apiOperations lists every /api/v1 operation, failing the test when the
+// router and docs/openapi.yaml disagree on which exist, or when an operation
+// lacks a valid x-roles list. The matrix below is built from this, so a new
+// route is covered (or the test fails) without anyone editing it.
+func apiOperations(t *testing.T, e *echo.Echo) []apiOperation {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(docs.OpenAPI)
+	require.NoError(t, err)
+	documented := map[string]apiOperation{}
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/api/v1/") {
+			continue
+		}
+		for method, op := range item.Operations() {
+			key := method + " " + path
+			list, ok := op.Extensions["x-roles"].([]any)
+			require.True(t, ok, "%s has no x-roles list in docs/openapi.yaml", key)
+			require.NotEmpty(t, list, "%s: x-roles is empty", key)
+			var roles []string
+			for _, r := range list {
+				s, _ := r.(string)
+				require.Contains(t, auth.AllRoles, s, "%s: x-roles holds %v, which is not a role", key, r)
+				roles = append(roles, s)
+			}
+			require.NotEmpty(t, op.OperationID, "%s has no operationId", key)
+			documented[key] = apiOperation{ID: op.OperationID, Method: method, Path: path, Roles: roles}
+		}
+	}
+	routed := map[string]bool{}
+	for _, r := range e.Routes() {
+		if strings.HasPrefix(r.Path, "/api/v1/") {
+			routed[r.Method+" "+echoParam.ReplaceAllString(r.Path, "{$1}")] = true
+		}
+	}
+	var ops []apiOperation
+	for key := range routed {
+		op, ok := documented[key]
+		require.True(t, ok, "the router serves %s but docs/openapi.yaml does not document it", key)
+		ops = append(ops, op)
+	}
+	for key := range documented {
+		require.True(t, routed[key], "docs/openapi.yaml documents %s but the router does not serve it", key)
+	}
+	require.GreaterOrEqual(t, len(ops), 30, "the API has at least the 30 operations of DESIGN §11")
+	sort.Slice(ops, func(i, j int) bool { return ops[i].ID < ops[j].ID })
+	return ops
+}
+
+// fakeParams fill path parameters with values that name nothing, so an
+// allowed role's request reaches its handler and changes nothing.
+var fakeParams = map[string]string{
+	"id":        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+	"code":      "NOPE-2026",
+	"version":   "1",
+	"id_number": policies.ResidentIDWithCheck("41132519800101999"),
+}
+
+var openAPIParam = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// probe is a minimal request to op with the given Authorization header
+// ("" for none). Bodies are deliberately minimal (so NoCheck): an allowed
+// role gets through to the handler, which may well refuse them.
+func (op apiOperation) probe(t *testing.T, authorization string) apptest.Request {
+	t.Helper()
+	path := openAPIParam.ReplaceAllStringFunc(op.Path, func(m string) string {
+		v, ok := fakeParams[strings.Trim(m, "{}")]
+		require.True(t, ok, "%s %s: no fake value for path parameter %s; add one to fakeParams", op.Method, op.Path, m)
+		return v
+	})
+	r := apptest.Request{Method: op.Method, Path: path, Header: map[string]string{}, NoCheck: true}
+	if authorization != "" {
+		r.Header["Authorization"] = authorization
+	}
+	if op.Method == http.MethodPost || op.Method == http.MethodPut {
+		r.Body = "{}"
+	}
+	switch op.Method + " " + op.Path {
+	case "POST /api/v1/claims":
+		// Without a key the answer is 400 — which would also prove the caller
+		// got through, but the key makes the handler go further.
+		r.Header["Idempotency-Key"] = "role-matrix-probe"
+	case "POST /api/v1/beneficiaries/import":
+		r.Body = policies.RegistryCSVHeader + "\n"
+		r.Header["Content-Type"] = "text/csv; charset=utf-8"
+	}
+	return r
+}
+
+// garbageAuthorizations are Authorization headers that must never pass.
+var garbageAuthorizations = map[string]string{
+	"well-formed unknown token": "Bearer hm_" + strings.Repeat("A", 43),
+	"short token":               "Bearer hm_x",
+	"overlong token":            "Bearer hm_" + strings.Repeat("A", 200),
+	"foreign prefix":            "Bearer sk_" + strings.Repeat("A", 43),
+	"no scheme":                 "hm_" + strings.Repeat("A", 43),
+	"basic auth":                "Basic YWRtaW46YWRtaW4=",
+	"empty bearer":              "Bearer ",
+}
+
+// TestRoleMatrix proves DESIGN §9 on every /api/v1 operation the router
+// serves: each role x-roles names gets past authorization (any answer but
+// 401/403), every other role is 403 forbidden, and no token or a bad one is
+// 401 unauthorized.
+func TestRoleMatrix(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, d *db.DB) {
+		h := apptest.New(t, d)
+		for _, op := range apiOperations(t, h.App.Echo) {
+			t.Run(op.ID, func(t *testing.T) {
+				for _, role := range auth.AllRoles {
+					r := h.Do(t, op.probe(t, "Bearer "+h.Tokens[role]))
+					if slices.Contains(op.Roles, role) {
+						require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, r.Status,
+							"%s %s: role %s is in x-roles %v but was refused: %s", op.Method, op.Path, role, op.Roles, r.Body)
+						continue
+					}
+					e := apptest.RequireError(t, r, http.StatusForbidden, "forbidden")
+					require.Contains(t, e.Error.Message, role)
+				}
+				apptest.RequireError(t, h.Do(t, op.probe(t, "")), http.StatusUnauthorized, "unauthorized")
+				for name, authz := range garbageAuthorizations {
+					r := h.Do(t, op.probe(t, authz))
+					require.Equal(t, http.StatusUnauthorized, r.Status, "%s: %s", name, r.Body)
+					apptest.RequireError(t, r, http.StatusUnauthorized, "unauthorized")
+				}
+			})
+		}
+	})
+}
+
+// TestRevokedTokensAreRefusedEverywhere revokes a token of every role and
+// then calls every operation with each: all are 401 at once, with no grace
+// period or cache; the tokens that were not revoked keep working.
+func TestRevokedTokensAreRefusedEverywhere(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, d *db.DB) {
+		h := apptest.New(t, d)
+		ops := apiOperations(t, h.App.Echo)
+		type issued struct{ id, token, role string }
+		var tokens []issued
+		for _, role := range auth.AllRoles {
+			in := map[string]string{"role": role, "name": "doomed-" + role}
+			if role == auth.Insurer {
+				in["org"] = "picc"
+			}
+			r := h.Post(t, "admin", "/api/v1/tokens", in)
+			apptest.RequireStatus(t, r, http.StatusCreated)
+			var tok struct{ ID, Token string }
+			r.JSON(t, &tok)
+			apptest.RequireStatus(t, h.Get(t, tok.Token, "/api/v1/programmes"), http.StatusOK)
+			tokens = append(tokens, issued{tok.ID, tok.Token, role})
+		}
+		for _, tok := range tokens {
+			r := h.Do(t, apptest.Request{Method: http.MethodDelete, Path: "/api/v1/tokens/" + tok.id, Token: "admin"})
+			apptest.RequireStatus(t, r, http.StatusOK)
+		}
+		for _, op := range ops {
+			for _, tok := range tokens {
+				r := h.Do(t, op.probe(t, "Bearer "+tok.token))
+				require.Equal(t, http.StatusUnauthorized, r.Status, "%s %s with a revoked %s token: %s", op.Method, op.Path, tok.role, r.Body)
+				apptest.RequireError(t, r, http.StatusUnauthorized, "unauthorized")
+			}
+		}
+		for _, role := range auth.AllRoles {
+			apptest.RequireStatus(t, h.Get(t, role, "/api/v1/programmes"), http.StatusOK)
+		}
+	})
+}
+
+// isolationBeneficiary is a ZKB-eligible person of county 411325.
+var isolationBeneficiary = map[string]any{
+	"name": "张三", "county_code": "411325", "payout_account": "6222020000000000001",
+	"categories": []map[string]any{{"category": "rural_destitute", "valid_from": "2026-01-01", "valid_to": nil}},
+}
+
+func isolationClaim(beneficiaryID, ref string) map[string]any {
+	return map[string]any{
+		"plan": "ZKB-2026", "external_ref": ref, "beneficiary_id": beneficiaryID, "event_date": "2026-05-01", "cause": "medical",
+		"facts": map[string]any{
+			"service_type": "inpatient", "bill_ref": "B-" + ref, "total_cost": "10000.00", "policy_scope_cost": "9000.00",
+			"basic_insurance_paid": "0", "critical_illness_paid": "0", "medical_assistance_paid": "0",
+		},
+		"evidence": []map[string]string{{"kind": "settlement_sheet", "sha256": strings.Repeat("a1", 32)}},
+	}
+}
+
+// listedIDs returns the claim ids a list answer holds (one page of 500).
+func listedIDs(t *testing.T, h *apptest.Harness, token, path string) []string {
+	t.Helper()
+	r := h.Get(t, token, path)
+	apptest.RequireStatus(t, r, http.StatusOK)
+	var page struct{ Items []struct{ ID string } }
+	r.JSON(t, &page)
+	ids := make([]string, len(page.Items))
+	for i, it := range page.Items {
+		ids[i] = it.ID
+	}
+	return ids
+}
+
+// TestInsurersSeeOnlyTheirOwnClaims proves DESIGN §9's org isolation on every
+// claim route an insurer may call: another insurer's claim is 404 — exactly
+// as a claim that does not exist — to read and to withdraw, it is in none of
+// that insurer's lists whatever the filter, and idempotency keys and
+// external refs are scoped per org, so reusing one never replays another
+// org's answer.
+func TestInsurersSeeOnlyTheirOwnClaims(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, d *db.DB) {
+		h := apptest.New(t, d)
+		person := policies.ResidentIDWithCheck("41132519800101001")
+		apptest.RequireStatus(t, h.Put(t, "admin", "/api/v1/beneficiaries/"+person, isolationBeneficiary), http.StatusCreated)
+
+		body := isolationClaim(person, "R1")
+		r := h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
+			Header: map[string]string{"Idempotency-Key": "iso-key-1"}})
+		apptest.RequireStatus(t, r, http.StatusCreated)
+		var claim struct{ ID, Org, Status string }
+		r.JSON(t, &claim)
+		require.Equal(t, "picc", claim.Org)
+		require.Equal(t, "assessed", claim.Status, "an assessed claim, so withdrawing it would succeed for its owner: %s", r.Body)
+
+		// The owner and the staff roles see it; the test would fail if they did not.
+		for _, who := range []string{"insurer", "finance", "auditor"} {
+			apptest.RequireStatus(t, h.Get(t, who, "/api/v1/claims/"+claim.ID), http.StatusOK)
+		}
+		lists := []string{
+			"/api/v1/claims",
+			"/api/v1/claims?limit=500",
+			"/api/v1/claims?beneficiary_id=" + person,
+			"/api/v1/claims?plan=ZKB-2026",
+			"/api/v1/claims?status=assessed",
+			"/api/v1/claims?county_code=411325",
+			"/api/v1/claims?from=2026-06-01&to=2026-06-30",
+		}
+		for _, path := range lists {
+			require.Contains(t, listedIDs(t, h, "insurer", path), claim.ID, "the owner lists it: %s", path)
+			require.Contains(t, listedIDs(t, h, "finance", path), claim.ID, "finance lists it: %s", path)
+		}
+
+		// Another insurer: as if it did not exist.
+		unknown := fakeParams["id"]
+		for _, req := range []struct{ method, path string }{
+			{http.MethodGet, "/api/v1/claims/%s"},
+			{http.MethodPost, "/api/v1/claims/%s/withdraw"},
+		} {
+			var reqBody any
+			if req.method == http.MethodPost {
+				reqBody = map[string]any{}
+			}
+			theirs := h.Do(t, apptest.Request{Method: req.method, Path: fmt.Sprintf(req.path, claim.ID), Token: "insurer2", Body: reqBody})
+			e := apptest.RequireError(t, theirs, http.StatusNotFound, "not_found")
+			none := h.Do(t, apptest.Request{Method: req.method, Path: fmt.Sprintf(req.path, unknown), Token: "insurer2", Body: reqBody})
+			n := apptest.RequireError(t, none, http.StatusNotFound, "not_found")
+			require.Equal(t, strings.ReplaceAll(n.Error.Message, unknown, claim.ID), e.Error.Message,
+				"another org's claim answers exactly like a claim that does not exist")
+		}
+		for _, path := range lists {
+			require.NotContains(t, listedIDs(t, h, "insurer2", path), claim.ID, "another insurer lists it: %s", path)
+		}
+
+		// The refused withdrawal changed nothing; the owner's still works.
+		r = h.Get(t, "insurer", "/api/v1/claims/"+claim.ID)
+		apptest.RequireStatus(t, r, http.StatusOK)
+		require.Equal(t, "assessed", r.Map(t)["status"])
+
+		// The same Idempotency-Key and body from another org is that org's
+		// own request: a new claim, not picc's answer replayed.
+		r = h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer2", Body: body,
+			Header: map[string]string{"Idempotency-Key": "iso-key-1"}})
+		apptest.RequireStatus(t, r, http.StatusCreated)
+		require.Empty(t, r.Header.Get("Idempotent-Replayed"))
+		var theirs struct{ ID, Org string }
+		r.JSON(t, &theirs)
+		require.Equal(t, "cpic", theirs.Org)
+		require.NotEqual(t, claim.ID, theirs.ID)
+		require.NotContains(t, string(r.Body), claim.ID)
+
+		// Likewise an external_ref in a batch.
+		r = h.Post(t, "insurer2", "/api/v1/claim-batches", map[string]any{"claims": []any{isolationClaim(person, "R1")}})
+		apptest.RequireStatus(t, r, http.StatusOK)
+		var batch struct {
+			Results []struct {
+				Status  string `json:"status"`
+				ClaimID string `json:"claim_id"`
+			}
+		}
+		r.JSON(t, &batch)
+		require.Len(t, batch.Results, 1)
+		require.NotEqual(t, claim.ID, batch.Results[0].ClaimID, "a batch never replays another org's claim: %s", r.Body)
+		require.NotContains(t, string(r.Body), claim.ID)
+
+		r = h.Post(t, "insurer", "/api/v1/claims/"+claim.ID+"/withdraw", map[string]any{})
+		apptest.RequireStatus(t, r, http.StatusOK)
+		require.Equal(t, "withdrawn", r.Map(t)["status"])
+
+		// An insurer reads the eligibility view of a person, never the name
+		// or the payout account.
+		r = h.Get(t, "insurer2", "/api/v1/beneficiaries/"+person)
+		apptest.RequireStatus(t, r, http.StatusOK)
+		view := r.Map(t)
+		require.NotContains(t, view, "name")
+		require.NotContains(t, view, "payout_account")
+		require.NotContains(t, string(r.Body), "6222020000000000001")
+		require.NotContains(t, string(r.Body), "张三")
+	})
+}
+
+// serveUnsized sends a body of unknown length (as a chunked upload does):
+// the limit must hold without the client declaring the size.
+func serveUnsized(t *testing.T, h *apptest.Harness, method, path, token, contentType string, body []byte, header map[string]string) (int, apptest.ErrorBody) {
+	t.Helper()
+	req := httptest.NewRequest(method, "http://huimin.test"+path, struct{ io.Reader }{bytes.NewReader(body)})
+	require.EqualValues(t, -1, req.ContentLength)
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+h.Tokens[token])
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.App.Echo.ServeHTTP(rec, req)
+	var e apptest.ErrorBody
+	if rec.Code >= 400 {
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), "body: %s", rec.Body.String())
+	}
+	return rec.Code, e
+}
+
+// registryCSV builds a valid registry import of at least size bytes.
+func registryCSV(size int) ([]byte, int) {
+	var b bytes.Buffer
+	b.WriteString(policies.RegistryCSVHeader + "\n")
+	n := 0
+	for ; b.Len() < size; n++ {
+		d := n / 1000
+		id := policies.ResidentIDWithCheck(fmt.Sprintf("411325%04d%02d%02d%03d", 1950+d/336, 1+(d/28)%12, 1+d%28, n%1000))
+		fmt.Fprintf(&b, "%s,resident_id,受益人%d,411325,H411325%07d,62220200%010d,category,rural_destitute,2026-01-01,\n", id, n, n, n)
+	}
+	return b.Bytes(), n
+}
+
+// TestBodyLimits proves DESIGN §9's limits: over 1 MiB is 413 on ordinary
+// routes, bulk routes take more than 1 MiB but not over 32 MiB, and the
+// limits hold whether or not the client declares the size.
+func TestBodyLimits(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, d *db.DB) {
+		h := apptest.New(t, d)
+		over := []byte(`{"role":"auditor","name":"` + strings.Repeat("a", web.BodyLimit) + `"}`)
+		under := []byte(`{"role":"auditor","name":"` + strings.Repeat("a", web.BodyLimit-64) + `"}`)
+		require.Less(t, len(under), web.BodyLimit)
+
+		t.Run("ordinary routes", func(t *testing.T) {
+			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/tokens", Token: "admin", Body: over}),
+				http.StatusRequestEntityTooLarge, "payload_too_large")
+			// Just under the limit the body is read and judged on its merits.
+			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/tokens", Token: "admin", Body: under}),
+				http.StatusUnprocessableEntity, "validation_failed")
+			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: over,
+				Header: map[string]string{"Idempotency-Key": "big"}}), http.StatusRequestEntityTooLarge, "payload_too_large")
+			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPut, Path: "/api/v1/plans/ZKB-2026/rules", Token: "admin", Body: over}),
+				http.StatusRequestEntityTooLarge, "payload_too_large")
+
+			status, e := serveUnsized(t, h, http.MethodPost, "/api/v1/tokens", "admin", "application/json", over, nil)
+			require.Equal(t, http.StatusRequestEntityTooLarge, status)
+			require.Equal(t, "payload_too_large", e.Error.Code)
+			status, e = serveUnsized(t, h, http.MethodPost, "/api/v1/claims", "insurer", "application/json", over, map[string]string{"Idempotency-Key": "big2"})
+			require.Equal(t, http.StatusRequestEntityTooLarge, status)
+			require.Equal(t, "payload_too_large", e.Error.Code)
+			status, _ = serveUnsized(t, h, http.MethodPost, "/api/v1/tokens", "admin", "application/json", under, nil)
+			require.Equal(t, http.StatusUnprocessableEntity, status)
+
+			// Nothing of the refused requests was stored.
+			var n int64
+			require.NoError(t, d.Raw("SELECT COUNT(*) FROM tokens").Scan(&n).Error)
+			require.EqualValues(t, 6, n, "admin and the five harness tokens only")
+		})
+
+		t.Run("bulk routes", func(t *testing.T) {
+			csv, people := registryCSV(2 << 20)
+			require.Greater(t, len(csv), 2<<20)
+			r := h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin", Body: csv,
+				Header: map[string]string{"Content-Type": "text/csv; charset=utf-8"}})
+			apptest.RequireStatus(t, r, http.StatusOK)
+			var ans struct {
+				Created int
+				Errors  []json.RawMessage
+			}
+			r.JSON(t, &ans)
+			require.Equal(t, people, ans.Created, "a 2 MiB import is taken whole")
+			require.Empty(t, ans.Errors)
+
+			huge := bytes.Repeat([]byte("x"), web.BulkBodyLimit+1<<20) // 33 MiB
+			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin", Body: huge,
+				Header: map[string]string{"Content-Type": "text/csv; charset=utf-8"}}), http.StatusRequestEntityTooLarge, "payload_too_large")
+			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claim-batches", Token: "insurer", Body: huge}),
+				http.StatusRequestEntityTooLarge, "payload_too_large")
+			status, e := serveUnsized(t, h, http.MethodPost, "/api/v1/beneficiaries/import", "admin", "text/csv", huge, nil)
+			require.Equal(t, http.StatusRequestEntityTooLarge, status)
+			require.Equal(t, "payload_too_large", e.Error.Code)
+			status, e = serveUnsized(t, h, http.MethodPost, "/api/v1/claim-batches", "insurer", "application/x-ndjson", huge, nil)
+			require.Equal(t, http.StatusRequestEntityTooLarge, status)
+			require.Equal(t, "payload_too_large", e.Error.Code)
+
+			// A bulk route's prefix does not lend its limit to another path.
+			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims?x=/claim-batches", Token: "insurer", Body: over,
+				Header: map[string]string{"Idempotency-Key": "big3"}}), http.StatusRequestEntityTooLarge, "payload_too_large")
+		})
+	})
+}
