@@ -286,6 +286,12 @@ func (s *Service) Settle(ctx context.Context, who audit.Who, code string) (Settl
 			if total > b.Available {
 				amt = share(st.Payable, b.Available, total)
 			}
+			if amt == 0 {
+				// Nothing to share out (available is 0, or the share rounds
+				// down to 0.00): the claim stays unreserved, so the next
+				// settlement after a top-up includes it.
+				continue
+			}
 			st.Reserved, st.ReservedAmount = true, amt
 			reserved += amt
 			moves = append(moves, move(ledger.Reserve, *st, amt))
@@ -294,6 +300,9 @@ func (s *Service) Settle(ctx context.Context, who audit.Who, code string) (Settl
 			return err
 		}
 		for _, st := range states {
+			if !st.Reserved {
+				continue // got no share this time
+			}
 			if err := claims.SaveState(ctx, tx, st, now); err != nil {
 				return err
 			}

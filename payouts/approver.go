@@ -222,6 +222,11 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []*approve
 				}
 			}
 		}
+		if results[i].err == nil {
+			// The answer shows the claim as of this approval, even when a
+			// later approval in the same group completes it.
+			results[i].view = locked[r.id].View(slices.Clone(approvals[r.id]), now)
+		}
 		if results[i].err != nil {
 			k := apperr.KindOf(results[i].err)
 			if k == apperr.ErrNotFound {
@@ -230,11 +235,6 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []*approve
 			outcome = "refused: " + k.Code
 		}
 		records = append(records, audit.NewRecord(now, r.who, "claim.approve", r.id, outcome))
-	}
-	for i, r := range group {
-		if results[i].err == nil {
-			results[i].view = locked[r.id].View(approvals[r.id], now)
-		}
 	}
 
 	// Write: approvals, claim states, audit records, then the reservations.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"gorm.io/gorm"
+
 	"huimin/claims"
 	"huimin/internal/db"
 	"huimin/internal/ledger"
@@ -29,9 +31,22 @@ func (b Breach) String() string {
 // 0; funded = available + reserved + in_payment + paid; each account's
 // balance equals the sum of its entries; and each claim's reserved,
 // in-payment and paid money equals its entries and fits its status.
+//
+// Every figure is read in one consistent snapshot, so a check running beside
+// live traffic reports no breach that is only a commit landing between reads.
 func (s *Service) Check(ctx context.Context) ([]Breach, error) {
+	var out []Breach
+	err := s.readSnapshot(ctx, func(tx *gorm.DB) error {
+		var err error
+		out, err = check(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func check(ctx context.Context, tx *gorm.DB) ([]Breach, error) {
 	var budgets []ledger.Budget
-	if err := s.db.WithContext(ctx).Order("plan_code").Find(&budgets).Error; err != nil {
+	if err := tx.WithContext(ctx).Order("plan_code").Find(&budgets).Error; err != nil {
 		return nil, db.Translate(err)
 	}
 	var out []Breach
@@ -39,7 +54,7 @@ func (s *Service) Check(ctx context.Context) ([]Breach, error) {
 		add := func(format string, args ...any) {
 			out = append(out, Breach{Plan: b.PlanCode, What: fmt.Sprintf(format, args...)})
 		}
-		v, err := s.Verify(ctx, b.PlanCode)
+		v, err := verify(ctx, tx, b.PlanCode)
 		if err != nil {
 			return nil, err
 		}
@@ -57,7 +72,7 @@ func (s *Service) Check(ctx context.Context) ([]Breach, error) {
 			Kind  string
 			Total int64
 		}
-		if err := s.db.WithContext(ctx).Model(&ledger.Entry{}).Select("kind, SUM(amount) AS total").
+		if err := tx.WithContext(ctx).Model(&ledger.Entry{}).Select("kind, SUM(amount) AS total").
 			Where("plan_code = ?", b.PlanCode).Group("kind").Scan(&sums).Error; err != nil {
 			return nil, db.Translate(err)
 		}
@@ -75,7 +90,7 @@ func (s *Service) Check(ctx context.Context) ([]Breach, error) {
 			}
 		}
 	}
-	claimBreaches, err := s.checkClaims(ctx)
+	claimBreaches, err := checkClaims(ctx, tx)
 	return append(out, claimBreaches...), err
 }
 
@@ -98,12 +113,12 @@ func balances(sums []struct {
 	return bal
 }
 
-func (s *Service) checkClaims(ctx context.Context) ([]Breach, error) {
+func checkClaims(ctx context.Context, tx *gorm.DB) ([]Breach, error) {
 	var rows []struct {
 		PlanCode, ClaimID, Kind string
 		Total                   int64
 	}
-	if err := s.db.WithContext(ctx).Model(&ledger.Entry{}).Select("plan_code, claim_id, kind, SUM(amount) AS total").
+	if err := tx.WithContext(ctx).Model(&ledger.Entry{}).Select("plan_code, claim_id, kind, SUM(amount) AS total").
 		Where("claim_id <> ''").Group("plan_code, claim_id, kind").Scan(&rows).Error; err != nil {
 		return nil, db.Translate(err)
 	}
@@ -138,7 +153,7 @@ func (s *Service) checkClaims(ctx context.Context) ([]Breach, error) {
 		Reserved             bool
 		ReservedAmount       int64
 	}
-	if err := s.db.WithContext(ctx).Table("claims").Select("id, plan_code, status, reserved, reserved_amount").
+	if err := tx.WithContext(ctx).Table("claims").Select("id, plan_code, status, reserved, reserved_amount").
 		Where("reserved = ? OR status IN ?", true, []string{claims.Approved, claims.Disbursed, claims.Paid, claims.Declined}).
 		Scan(&cs).Error; err != nil {
 		return nil, db.Translate(err)

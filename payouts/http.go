@@ -185,6 +185,9 @@ func (s *Service) ledgerList(c echo.Context) error {
 	}
 	f := LedgerFilter{Plan: c.QueryParam("plan"), From: from, To: to, Limit: limit + 1}
 	if cur != nil {
+		if _, err := strconv.ParseInt(cur[1], 10, 64); err != nil {
+			return apperr.Invalid("cursor", "not a cursor this list returned")
+		}
 		f.After = &[2]string{cur[0], cur[1]}
 	}
 	es, err := s.Entries(c.Request().Context(), f)

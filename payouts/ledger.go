@@ -3,6 +3,7 @@ package payouts
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"huimin/internal/ledger"
 	"huimin/internal/money"
 	"huimin/internal/web"
+	"huimin/migrations"
 	"huimin/policies"
 )
 
@@ -107,7 +109,26 @@ func (s *Service) Entries(ctx context.Context, f LedgerFilter) ([]EntryView, err
 // eachEntry streams the selected entries from the database one row at a
 // time, so that memory does not grow with the ledger.
 func (s *Service) eachEntry(ctx context.Context, f LedgerFilter, fn func(ledger.Entry) error) error {
-	rows, err := f.query(s.db.WithContext(ctx)).Select("plan_code, seq, kind, claim_id, amount, from_account, to_account, actor, at, beneficiary_id, county_code, reference, prev_hash, hash").Rows()
+	return eachEntry(ctx, s.db.DB, f, fn)
+}
+
+// readSnapshot runs fn in a read-only transaction that sees one consistent
+// snapshot of the database: REPEATABLE READ on MySQL (the pool's default,
+// READ COMMITTED, lets each statement see the latest commits), a deferred
+// transaction on SQLite (a WAL reader sees the database as of its first
+// read, and takes no write lock). Verify and Check compare the budget row
+// with the entries; read apart, an approval committing between the two reads
+// would look like tampering.
+func (s *Service) readSnapshot(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.db.Dialect == migrations.MySQL {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return db.Translate(s.db.WithContext(ctx).Transaction(fn, opts))
+}
+
+func eachEntry(ctx context.Context, q *gorm.DB, f LedgerFilter, fn func(ledger.Entry) error) error {
+	rows, err := f.query(q.WithContext(ctx)).Select("plan_code, seq, kind, claim_id, amount, from_account, to_account, actor, at, beneficiary_id, county_code, reference, prev_hash, hash").Rows()
 	if err != nil {
 		return db.Translate(err)
 	}
@@ -253,12 +274,23 @@ func (c *chain) add(seq int64, prevHash, canonical, hash string) {
 // Verify recomputes a plan's hash chain from the stored entries and compares
 // its head with the budget row's, which catches a deleted tail too.
 func (s *Service) Verify(ctx context.Context, plan string) (Verification, error) {
-	b, err := ledger.Get(ctx, s.db.WithContext(ctx), plan)
+	var v Verification
+	err := s.readSnapshot(ctx, func(tx *gorm.DB) error {
+		var err error
+		v, err = verify(ctx, tx, plan)
+		return err
+	})
+	return v, err
+}
+
+// verify is Verify within tx, which must be a consistent snapshot.
+func verify(ctx context.Context, tx *gorm.DB, plan string) (Verification, error) {
+	b, err := ledger.Get(ctx, tx, plan)
 	if err != nil {
 		return Verification{}, db.Translate(err)
 	}
 	c := newChain(plan)
-	err = s.eachEntry(ctx, LedgerFilter{Plan: plan}, func(e ledger.Entry) error {
+	err = eachEntry(ctx, tx, LedgerFilter{Plan: plan}, func(e ledger.Entry) error {
 		c.add(e.Seq, e.PrevHash, e.Canonical(), e.Hash)
 		return nil
 	})

@@ -1,0 +1,391 @@
+package payouts_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"huimin/internal/apptest"
+	"huimin/internal/db"
+	"huimin/internal/ids"
+	"huimin/internal/ledger"
+	"huimin/payouts"
+	"huimin/policies"
+)
+
+// env is one application under test with the helpers the payout tests
+// share: registry entries, plans, claims in the assessed state, and readers
+// of the stored budget, ledger and claims.
+type env struct {
+	h   *apptest.Harness
+	d   *db.DB
+	svc *payouts.Service
+}
+
+func newEnv(t testing.TB, d *db.DB) *env {
+	t.Helper()
+	h := apptest.New(t, d)
+	return &env{h: h, d: d, svc: h.App.Payouts}
+}
+
+var uniq atomic.Int64
+
+// unique returns a process-wide unique suffix for plan codes, refs and keys.
+func unique(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, uniq.Add(1))
+}
+
+// residentID returns a valid resident ID (GB 11643) of county 411325,
+// distinct for every n below 1,000,000: the birth date moves a day per
+// thousand, so the masked form always ends in the last 3 digits of n and the
+// check character.
+func residentID(n int) string {
+	birth := time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
+	return policies.ResidentIDWithCheck(fmt.Sprintf("411325%s%03d", birth.Format("20060102"), n%1000))
+}
+
+var people atomic.Int64
+
+// newPersonID is a resident id no other test of the process uses.
+func newPersonID() string { return residentID(int(people.Add(1))) }
+
+// payoutAccount is the bank card every registered person gets unless a test
+// says otherwise.
+const payoutAccount = "6222020000000000001"
+
+// register puts a rural_destitute beneficiary of 411325 in the registry
+// (ZKB ratio 1.00, so the payable is the policy-scope cost) and returns the
+// id. An empty account leaves the person without a payout account. It goes
+// through PUT /api/v1/beneficiaries/{id}, as the administrator would.
+func (e *env) register(t testing.TB, account string) string {
+	t.Helper()
+	id := newPersonID()
+	body := map[string]any{
+		"name": "李秀英", "county_code": "411325",
+		"categories": []map[string]any{{"category": "rural_destitute", "valid_from": "2026-01-01", "valid_to": nil}},
+	}
+	if account != "" {
+		body["payout_account"] = account
+	}
+	apptest.RequireStatus(t, e.h.Put(t, "admin", "/api/v1/beneficiaries/"+id, body), http.StatusCreated)
+	return id
+}
+
+// insertPerson writes a rural_destitute beneficiary straight into the
+// registry tables: fast, for tests that need many.
+func (e *env) insertPerson(t testing.TB, id, account string) {
+	t.Helper()
+	require.NoError(t, e.d.Exec("INSERT INTO beneficiaries (id_number, id_type, name, county_code, household_id, payout_account, created_at, updated_at) VALUES (?,?,?,?,?,?,0,0)",
+		id, "resident_id", "李秀英", "411325", "", account).Error)
+	require.NoError(t, e.d.Exec("INSERT INTO beneficiary_grants (id_number, kind, value, valid_from, valid_to) VALUES (?,?,?,?,?)",
+		id, "category", "rural_destitute", "2026-01-01", "").Error)
+}
+
+// planOpts are the fields of a test plan.
+type planOpts struct {
+	budget    string // default 50000.00
+	policy    string // default first_come
+	threshold string // default 50000.00
+}
+
+// createPlan creates a ZKB plan as the administrator and returns its code.
+func (e *env) createPlan(t testing.TB, o planOpts) string {
+	t.Helper()
+	code := unique("ZKB-T")
+	body := map[string]any{
+		"code": code, "programme": "ZKB", "name": "政康保 测试 " + code,
+		"coverage_start": "2026-01-01", "coverage_end": "2026-12-31",
+		"budget": or(o.budget, "50000.00"), "budget_policy": or(o.policy, "first_come"),
+		"dual_approval_threshold": or(o.threshold, "50000.00"),
+	}
+	r := e.h.Post(t, "admin", "/api/v1/plans", body)
+	apptest.RequireStatus(t, r, http.StatusCreated)
+	return code
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// claimView is the part of a claim answer the payout tests read.
+type claimView struct {
+	ID             string `json:"id"`
+	Plan           string `json:"plan"`
+	BeneficiaryID  string `json:"beneficiary_id"`
+	Status         string `json:"status"`
+	Payable        string `json:"payable"`
+	ReservedAmount string `json:"reserved_amount"`
+	Approvals      []struct {
+		Actor string `json:"actor"`
+		At    string `json:"at"`
+	} `json:"approvals"`
+}
+
+func sha(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// submit files a ZKB inpatient claim as the picc insurer through POST
+// /api/v1/claims and requires it assessed with payable == scope (the
+// beneficiary is rural destitute, ratio 1.00, and no other layer paid).
+func (e *env) submit(t testing.TB, plan, beneficiary, scope string) claimView {
+	t.Helper()
+	ref := unique("BILL")
+	body := map[string]any{
+		"plan": plan, "external_ref": unique("picc-zkb"), "beneficiary_id": beneficiary,
+		"event_date": "2026-05-01", "cause": "medical",
+		"facts": map[string]any{
+			"service_type": "inpatient", "bill_ref": ref, "total_cost": scope, "policy_scope_cost": scope,
+			"basic_insurance_paid": "0", "critical_illness_paid": "0", "medical_assistance_paid": "0",
+		},
+		"evidence": []map[string]any{{"kind": "settlement_sheet", "sha256": sha(ref)}},
+	}
+	r := e.h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
+		Header: map[string]string{"Idempotency-Key": unique("key")}})
+	apptest.RequireStatus(t, r, http.StatusCreated)
+	var c claimView
+	r.JSON(t, &c)
+	require.Equal(t, "assessed", c.Status, "claim body: %s", r.Body)
+	require.Equal(t, scope, c.Payable)
+	return c
+}
+
+// assessed registers a fresh person with a payout account and files one
+// claim for scope on plan.
+func (e *env) assessed(t testing.TB, plan, scope string) claimView {
+	t.Helper()
+	return e.submit(t, plan, e.register(t, payoutAccount), scope)
+}
+
+// insertAssessed writes n assessed claims of payable fen each on plan
+// straight into the claims table, each for its own new beneficiary (with a
+// payout account), and returns their ids in order. It is the fast path for
+// the race tests; the HTTP flow tests file claims through the API.
+func (e *env) insertAssessed(t testing.TB, plan string, n int, payable int64) []string {
+	t.Helper()
+	now := e.h.Clock.Now().UnixMilli()
+	out := make([]string, n)
+	rows := make([]map[string]any, n)
+	for i := range n {
+		person := newPersonID()
+		e.insertPerson(t, person, payoutAccount)
+		id := ids.New(e.h.Clock.Now())
+		out[i] = id
+		rows[i] = map[string]any{
+			"id": id, "plan_code": plan, "programme": "ZKB", "org": "picc", "external_ref": unique("sql"),
+			"beneficiary_id": person, "household_id": "self:" + person, "cap_subject": person,
+			"county_code": "411325", "event_date": "2026-05-01", "cause": "medical", "reference": unique("BILL"),
+			"service_type": "inpatient", "facts": "{}", "evidence": "[]", "status": "assessed", "counted": true,
+			"base": payable, "fact_base": payable, "payable": payable, "reasons": "[]", "breakdown": "[]",
+			"rules_version": 1, "submitted_at": now, "updated_at": now,
+		}
+	}
+	require.NoError(t, e.d.Table("claims").CreateInBatches(rows, 200).Error)
+	return out
+}
+
+// figures is a budget as the plan answer shows it.
+type figures struct {
+	Funded    string `json:"funded"`
+	Available string `json:"available"`
+	Reserved  string `json:"reserved"`
+	InPayment string `json:"in_payment"`
+	Paid      string `json:"paid"`
+}
+
+// budget reads a plan's budget figures through GET /api/v1/plans/{code}.
+func (e *env) budget(t testing.TB, plan string) figures {
+	t.Helper()
+	r := e.h.Get(t, "auditor", "/api/v1/plans/"+plan)
+	apptest.RequireStatus(t, r, http.StatusOK)
+	var p struct {
+		Budget figures `json:"budget"`
+	}
+	r.JSON(t, &p)
+	return p.Budget
+}
+
+// claim reads a claim through the API as the auditor.
+func (e *env) claim(t testing.TB, id string) claimView {
+	t.Helper()
+	r := e.h.Get(t, "auditor", "/api/v1/claims/"+id)
+	apptest.RequireStatus(t, r, http.StatusOK)
+	var c claimView
+	r.JSON(t, &c)
+	return c
+}
+
+// entries reads a plan's stored ledger entries in seq order.
+func (e *env) entries(t testing.TB, plan string) []ledger.Entry {
+	t.Helper()
+	var es []ledger.Entry
+	require.NoError(t, e.d.Where("plan_code = ?", plan).Order("seq").Find(&es).Error)
+	return es
+}
+
+// kinds lists the kinds of es after the initial fund entry.
+func kinds(es []ledger.Entry) []string {
+	var out []string
+	for _, e := range es {
+		if e.Kind != ledger.Fund {
+			out = append(out, e.Kind)
+		}
+	}
+	return out
+}
+
+// count is the number of rows of table matching where.
+func (e *env) count(t testing.TB, table, where string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, e.d.Table(table).Where(where, args...).Count(&n).Error)
+	return n
+}
+
+// approve posts an approval as token.
+func (e *env) approve(t testing.TB, token, id string) *apptest.Response {
+	t.Helper()
+	return e.h.Post(t, token, "/api/v1/claims/"+id+"/approve", map[string]any{})
+}
+
+// approved approves id as finance and requires 200 approved.
+func (e *env) approved(t testing.TB, id string) claimView {
+	t.Helper()
+	r := e.approve(t, "finance", id)
+	apptest.RequireStatus(t, r, http.StatusOK)
+	var c claimView
+	r.JSON(t, &c)
+	require.Equal(t, "approved", c.Status)
+	return c
+}
+
+// batchView is a disbursement batch answer.
+type batchView struct {
+	ID     string `json:"id"`
+	Plan   string `json:"plan"`
+	Status string `json:"status"`
+	Total  string `json:"total"`
+	Items  []struct {
+		ClaimID       string  `json:"claim_id"`
+		Amount        string  `json:"amount"`
+		Status        string  `json:"status"`
+		BankReference *string `json:"bank_reference"`
+		Reason        *string `json:"reason"`
+	} `json:"items"`
+}
+
+// disburse posts a batch as finance.
+func (e *env) disburse(t testing.TB, plan string, claimIDs ...string) *apptest.Response {
+	t.Helper()
+	return e.h.Post(t, "finance", "/api/v1/disbursements", map[string]any{"plan": plan, "claim_ids": claimIDs})
+}
+
+// disbursed posts a batch and requires 201.
+func (e *env) disbursed(t testing.TB, plan string, claimIDs ...string) batchView {
+	t.Helper()
+	r := e.disburse(t, plan, claimIDs...)
+	apptest.RequireStatus(t, r, http.StatusCreated)
+	var b batchView
+	r.JSON(t, &b)
+	return b
+}
+
+// paid is a paid result.
+func paid(claimID, ref string) map[string]any {
+	return map[string]any{"claim_id": claimID, "outcome": "paid", "bank_reference": ref}
+}
+
+// failed is a failed result.
+func failed(claimID, reason string) map[string]any {
+	return map[string]any{"claim_id": claimID, "outcome": "failed", "reason": reason}
+}
+
+// results posts bank results for a batch as finance.
+func (e *env) results(t testing.TB, batch string, rs ...map[string]any) *apptest.Response {
+	t.Helper()
+	return e.h.Post(t, "finance", "/api/v1/disbursements/"+batch+"/results", map[string]any{"results": rs})
+}
+
+// requireSound asserts that every invariant of DESIGN §8 holds: Check finds
+// no breach and the plan's chain verifies.
+func (e *env) requireSound(t testing.TB, plans ...string) {
+	t.Helper()
+	ctx := context.Background()
+	breaches, err := e.svc.Check(ctx)
+	require.NoError(t, err)
+	require.Empty(t, breaches)
+	for _, p := range plans {
+		v, err := e.svc.Verify(ctx, p)
+		require.NoError(t, err)
+		require.True(t, v.OK, "plan %s: %+v", p, v)
+	}
+}
+
+// snapshot is the stored state a refused request must leave alone.
+type snapshot struct {
+	Budget    ledger.Budget
+	Entries   int64
+	Approvals int64
+	Claims    map[string]string // id → status/reserved_amount
+	Batches   int64
+}
+
+func (e *env) snapshot(t testing.TB, plan string) snapshot {
+	t.Helper()
+	s := snapshot{Claims: map[string]string{}}
+	require.NoError(t, e.d.Where("plan_code = ?", plan).Take(&s.Budget).Error)
+	s.Entries = e.count(t, "ledger_entries", "plan_code = ?", plan)
+	s.Approvals = e.count(t, "claim_approvals", "1 = 1")
+	s.Batches = e.count(t, "disbursement_batches", "1 = 1")
+	var rows []struct {
+		ID, Status     string
+		ReservedAmount int64
+		Reserved       bool
+	}
+	require.NoError(t, e.d.Table("claims").Select("id, status, reserved_amount, reserved").Find(&rows).Error)
+	for _, r := range rows {
+		s.Claims[r.ID] = fmt.Sprintf("%s/%t/%d", r.Status, r.Reserved, r.ReservedAmount)
+	}
+	return s
+}
+
+// rawResponse is an answer taken outside the test goroutine.
+type rawResponse struct {
+	Status int
+	Body   []byte
+}
+
+// rawPost sends a JSON request through the real router without touching t,
+// so goroutines may call it; the caller checks the answers on the test
+// goroutine. It skips the OpenAPI check, which the sequential tests cover.
+func (e *env) rawPost(token, path, body string) rawResponse {
+	req := httptest.NewRequest(http.MethodPost, "http://huimin.test"+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.h.Tokens[token])
+	rec := httptest.NewRecorder()
+	e.h.App.Echo.ServeHTTP(rec, req)
+	return rawResponse{Status: rec.Code, Body: rec.Body.Bytes()}
+}
+
+// fenOf parses a two-decimal yuan string into fen.
+func fenOf(t testing.TB, s string) int64 {
+	t.Helper()
+	var yuan, cents int64
+	_, err := fmt.Sscanf(s, "%d.%02d", &yuan, &cents)
+	require.NoError(t, err, "amount %q", s)
+	require.Len(t, s[strings.IndexByte(s, '.')+1:], 2, "amount %q has two decimals", s)
+	return yuan*100 + cents
+}
