@@ -24,7 +24,12 @@ type item struct {
 	index int
 	body  []byte
 	in    checked
-	err   error // intake or per-item failure; nothing stored
+	plan  policies.Plan // the claim's plan, once intake passed
+	err   error         // intake or per-item failure; nothing stored
+	// conflict marks err as process's own (duplicate_external_ref): it
+	// depends on what the transaction saw, so a retried transaction
+	// decides it again rather than keep a claim id that was rolled back.
+	conflict bool
 
 	rec      *record // the stored claim (created or replayed)
 	replayed bool
@@ -60,11 +65,14 @@ func pastOf(r *record) past {
 // fail with duplicate_external_ref otherwise. It serialises on each
 // household involved, so concurrent claims of one household never overrun a
 // cap or are both paid for one incident.
-func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, plans map[string]policies.Plan, items []*item, now time.Time) error {
+func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []*item, now time.Time) error {
 	live := make([]*item, 0, len(items))
 	refs := make([]string, 0, len(items))
 	for _, it := range items {
 		it.rec, it.replayed = nil, false
+		if it.conflict {
+			it.err, it.conflict = nil, false
+		}
 		if it.err == nil {
 			live = append(live, it)
 			refs = append(refs, it.in.ExternalRef)
@@ -113,13 +121,14 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, plans ma
 			if prev.RequestHash != it.in.hash {
 				it.err = apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", it.in.ExternalRef, prev.ID).
 					WithDetails(map[string]any{"claim_id": prev.ID})
+				it.conflict = true
 				continue
 			}
 			it.rec, it.replayed = prev, true
 			continue
 		}
 		start := time.Now()
-		rec := s.decide(it.in, plans[it.in.Plan], people, history[householdOf(people, it.in.BeneficiaryID)], org, now)
+		rec := s.decide(it.in, it.plan, people, history[householdOf(people, it.in.BeneficiaryID)], org, now)
 		s.metrics.assessed(time.Since(start))
 		it.rec = rec
 		byRef[rec.ExternalRef] = rec

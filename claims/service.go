@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,10 +114,10 @@ func (s *Service) Submit(ctx context.Context, who audit.Who, key string, body []
 		return Answer{}, err
 	}
 	c.hash = hash
-	it := &item{body: body, in: c}
+	it := &item{body: body, in: c, plan: plan}
 	var answer Answer
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if err := s.process(ctx, tx, who.Org, plans, []*item{it}, now); err != nil {
+		if err := s.process(ctx, tx, who.Org, []*item{it}, now); err != nil {
 			return err
 		}
 		if it.replayed {
@@ -222,7 +226,7 @@ type BatchAnswer struct {
 // claim already filed with the same body is replayed; with another body it
 // fails with duplicate_external_ref. Each claim is checked on its own; bad
 // ones fail without stopping the others. Claims are processed in chunks, one
-// transaction each.
+// transaction each, in the batch's order.
 func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byte) (BatchAnswer, error) {
 	if len(bodies) == 0 {
 		return BatchAnswer{}, apperr.Invalid("claims", "must hold at least one claim")
@@ -231,38 +235,54 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 		return BatchAnswer{}, apperr.Invalid("claims", "at most %d claims per batch, got %d", MaxBatch, len(bodies))
 	}
 	now := s.now()
-	plans := map[string]policies.Plan{}
 	items := make([]*item, len(bodies))
 	for i, body := range bodies {
-		it := &item{index: i, body: body}
-		items[i] = it
-		in, err := decodeInput(body)
-		if err != nil {
-			it.err = err
-			continue
-		}
-		plan, err := planFor(ctx, s.db, plans, in.Plan)
-		if err != nil {
-			if apperr.KindOf(err) == apperr.ErrUnavailable {
-				return BatchAnswer{}, err
-			}
-			it.err = err
-			continue
-		}
-		c, errs := check(in, plan, now)
-		if err := errs.Err(); err != nil {
-			it.err = err
-			continue
-		}
-		c.hash = requestHash(body)
-		it.in = c
+		items[i] = &item{index: i, body: body}
 	}
-	for start := 0; start < len(items); start += batchChunk {
-		chunk := items[start:min(start+batchChunk, len(items))]
+	chunks := slices.Collect(slices.Chunk(items, batchChunk))
+
+	// Intake is CPU work without the database: workers check the chunks
+	// ahead of the transactions below, which take each chunk as soon as it
+	// is checked, so the two overlap.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		plansMu sync.Mutex
+		plans   = map[string]policies.Plan{}
+		failed  atomic.Pointer[error] // the database failed during intake
+		next    atomic.Int64
+		checked = make([]chan struct{}, len(chunks))
+	)
+	for k := range checked {
+		checked[k] = make(chan struct{})
+	}
+	planOf := func(code string) (policies.Plan, error) {
+		plansMu.Lock()
+		defer plansMu.Unlock()
+		return planFor(ctx, s.db, plans, code)
+	}
+	for range min(runtime.GOMAXPROCS(0), len(chunks)) {
+		go func() {
+			for k := int(next.Add(1) - 1); k < len(chunks); k = int(next.Add(1) - 1) {
+				if ctx.Err() == nil {
+					if err := s.intake(chunks[k], planOf, now); err != nil {
+						failed.CompareAndSwap(nil, &err)
+					}
+				}
+				close(checked[k])
+			}
+		}()
+	}
+
+	for k, chunk := range chunks {
+		<-checked[k]
+		if errp := failed.Load(); errp != nil {
+			return BatchAnswer{}, *errp
+		}
 		var err error
 		for attempt := 0; attempt < 2; attempt++ {
 			err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-				if err := s.process(ctx, tx, who.Org, plans, chunk, now); err != nil {
+				if err := s.process(ctx, tx, who.Org, chunk, now); err != nil {
 					return err
 				}
 				created := 0
@@ -311,6 +331,35 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 		ans.Results[i] = r
 	}
 	return ans, nil
+}
+
+// intake decodes and checks one chunk's claims, recording each failure on
+// its item. It returns an error only when the database fails, which fails
+// the whole batch.
+func (s *Service) intake(chunk []*item, planOf func(string) (policies.Plan, error), now time.Time) error {
+	for _, it := range chunk {
+		in, err := decodeInput(it.body)
+		if err != nil {
+			it.err = err
+			continue
+		}
+		plan, err := planOf(in.Plan)
+		if err != nil {
+			if apperr.KindOf(err) == apperr.ErrUnavailable {
+				return err
+			}
+			it.err = err
+			continue
+		}
+		c, errs := check(in, plan, now)
+		if err := errs.Err(); err != nil {
+			it.err = err
+			continue
+		}
+		c.hash = requestHash(it.body)
+		it.in, it.plan = c, plan
+	}
+	return nil
 }
 
 func envelopeOf(err error) *EnvelopeError {
