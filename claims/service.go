@@ -20,6 +20,7 @@ import (
 	"huimin/internal/audit"
 	"huimin/internal/civil"
 	"huimin/internal/db"
+	"huimin/internal/ids"
 	"huimin/policies"
 )
 
@@ -447,11 +448,13 @@ func (s *Service) List(ctx context.Context, f Filter) ([]View, error) {
 			q = q.Where(col+" = ?", v)
 		}
 	}
+	// Claim ids are ULIDs of the submission instant, so a date range is an
+	// id range on the primary key.
 	if f.From != "" {
-		q = q.Where("submitted_at >= ?", f.From.Time().UnixMilli())
+		q = q.Where("id >= ?", ids.Floor(f.From.Time()))
 	}
 	if f.To != "" {
-		q = q.Where("submitted_at < ?", f.To.AddDays(1).Time().UnixMilli())
+		q = q.Where("id < ?", ids.Floor(f.To.AddDays(1).Time()))
 	}
 	if f.Before != "" {
 		q = q.Where("id < ?", f.Before)
@@ -460,14 +463,14 @@ func (s *Service) List(ctx context.Context, f Filter) ([]View, error) {
 	if err := q.Find(&recs).Error; err != nil {
 		return nil, db.Translate(err)
 	}
-	ids := make([]string, len(recs))
+	claimIDs := make([]string, len(recs))
 	for i, r := range recs {
-		ids[i] = r.ID
+		claimIDs[i] = r.ID
 	}
 	approvals := map[string][]Approval{}
-	if len(ids) > 0 {
+	if len(claimIDs) > 0 {
 		var err error
-		if approvals, err = loadApprovals(ctx, s.db.DB, ids); err != nil {
+		if approvals, err = loadApprovals(ctx, s.db.DB, claimIDs); err != nil {
 			return nil, db.Translate(err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"huimin/internal/auth"
 	"huimin/internal/civil"
 	"huimin/internal/db"
+	"huimin/internal/ids"
 	"huimin/internal/money"
 	"huimin/internal/web"
 )
@@ -287,11 +288,13 @@ func (s *Service) auditList(c echo.Context) error {
 	if v := c.QueryParam("action"); v != "" {
 		q = q.Where("action = ?", v)
 	}
+	// Audit ids are ULIDs of the record's instant: a date range is an id
+	// range on the primary key.
 	if from != "" {
-		q = q.Where("at >= ?", from.Time().UnixMilli())
+		q = q.Where("id >= ?", ids.Floor(from.Time()))
 	}
 	if to != "" {
-		q = q.Where("at < ?", to.AddDays(1).Time().UnixMilli())
+		q = q.Where("id < ?", ids.Floor(to.AddDays(1).Time()))
 	}
 	if cur != nil {
 		q = q.Where("id < ?", cur[0])

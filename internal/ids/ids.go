@@ -22,3 +22,13 @@ func New(t time.Time) string {
 	defer mu.Unlock()
 	return ulid.MustNew(ulid.Timestamp(t), entropy).String()
 }
+
+// Floor is the smallest id that New can return at or after instant t. Since
+// ids grow with time, a range of ids is a range of creation times:
+// id >= Floor(from) AND id < Floor(to) selects rows created in [from, to)
+// on the primary key, with no index on a timestamp column.
+func Floor(t time.Time) string {
+	var u ulid.ULID
+	_ = u.SetTime(ulid.Timestamp(t))
+	return u.String()
+}

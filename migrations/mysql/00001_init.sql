@@ -98,12 +98,10 @@ CREATE TABLE claims (
   submitted_at    BIGINT       NOT NULL,
   updated_at      BIGINT       NOT NULL,
   UNIQUE KEY claims_org_external_ref (org, external_ref),
-  KEY claims_subject (plan_code, cap_subject, counted),
-  KEY claims_beneficiary (beneficiary_id, counted),
+  KEY claims_beneficiary (beneficiary_id, id),
   KEY claims_household (household_id, counted),
   KEY claims_plan_status (plan_code, status),
-  KEY claims_list (submitted_at, id),
-  KEY claims_org_list (org, submitted_at, id)
+  KEY claims_org_list (org, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE claim_approvals (
@@ -149,9 +147,7 @@ CREATE TABLE ledger_entries (
   reference      VARCHAR(128) NOT NULL DEFAULT '',
   prev_hash      CHAR(64)    NOT NULL,
   hash           CHAR(64)    NOT NULL,
-  PRIMARY KEY (plan_code, seq),
-  KEY ledger_claim (claim_id),
-  KEY ledger_at (at)
+  PRIMARY KEY (plan_code, seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE settlements (
@@ -199,9 +195,8 @@ CREATE TABLE audit_log (
   target     VARCHAR(128) NOT NULL DEFAULT '',
   outcome    VARCHAR(64)  NOT NULL,
   request_id VARCHAR(64)  NOT NULL DEFAULT '',
-  KEY audit_at (at),
-  KEY audit_actor (actor, at),
-  KEY audit_action (action, at)
+  KEY audit_actor (actor, id),
+  KEY audit_action (action, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE tokens (

@@ -201,19 +201,14 @@ CREATE TABLE tokens (
 
 CREATE INDEX beneficiaries_household ON beneficiaries (household_id);
 CREATE UNIQUE INDEX claims_org_external_ref ON claims (org, external_ref);
-CREATE INDEX claims_subject ON claims (plan_code, cap_subject, counted);
-CREATE INDEX claims_beneficiary ON claims (beneficiary_id, counted);
+CREATE INDEX claims_beneficiary ON claims (beneficiary_id, id);
 CREATE INDEX claims_household ON claims (household_id, counted);
 CREATE INDEX claims_plan_status ON claims (plan_code, status);
-CREATE INDEX claims_list ON claims (submitted_at, id);
-CREATE INDEX claims_org_list ON claims (org, submitted_at, id);
-CREATE INDEX ledger_claim ON ledger_entries (claim_id);
-CREATE INDEX ledger_at ON ledger_entries (at);
+CREATE INDEX claims_org_list ON claims (org, id);
 CREATE INDEX disbursement_plan ON disbursement_batches (plan_code, created_at);
 CREATE INDEX disbursement_items_claim ON disbursement_items (claim_id);
-CREATE INDEX audit_at ON audit_log (at);
-CREATE INDEX audit_actor ON audit_log (actor, at);
-CREATE INDEX audit_action ON audit_log (action, at);
+CREATE INDEX audit_actor ON audit_log (actor, id);
+CREATE INDEX audit_action ON audit_log (action, id);
 CREATE UNIQUE INDEX tokens_hash ON tokens (hash);
 
 -- +goose Down
