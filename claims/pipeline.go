@@ -380,7 +380,7 @@ func loadBeneficiaries(ctx context.Context, tx *gorm.DB, ids []string) (map[stri
 
 // planFor loads an active plan for intake: 422 when the code is missing, 404
 // when unknown, 409 plan_closed when closed.
-func planFor(ctx context.Context, d *db.DB, cache map[string]policies.Plan, code string) (policies.Plan, error) {
+func planFor(ctx context.Context, plans *policies.Plans, cache map[string]policies.Plan, code string) (policies.Plan, error) {
 	if p, ok := cache[code]; ok {
 		return p, nil
 	}
@@ -388,7 +388,7 @@ func planFor(ctx context.Context, d *db.DB, cache map[string]policies.Plan, code
 		// An empty or null body lands here: a missing field, not an unknown plan.
 		return policies.Plan{}, apperr.Invalid("plan", "is required")
 	}
-	p, err := policies.LoadPlan(ctx, d.DB.WithContext(ctx), code, false)
+	p, err := plans.Current(ctx, code)
 	if err != nil {
 		var ae *apperr.Error
 		if errors.As(err, &ae) && ae.Kind == apperr.ErrNotFound {

@@ -29,11 +29,13 @@ type Service struct {
 	db      *db.DB
 	now     func() time.Time
 	metrics *metrics
+	plans   *policies.Plans
 }
 
-// New returns the claims service; metrics register on reg.
-func New(d *db.DB, now func() time.Time, reg prometheus.Registerer) *Service {
-	return &Service{db: d, now: now, metrics: newMetrics(reg)}
+// New returns the claims service, which reads plans through plans;
+// metrics register on reg.
+func New(d *db.DB, now func() time.Time, reg prometheus.Registerer, plans *policies.Plans) *Service {
+	return &Service{db: d, now: now, metrics: newMetrics(reg), plans: plans}
 }
 
 type metrics struct {
@@ -106,7 +108,7 @@ func (s *Service) Submit(ctx context.Context, who audit.Who, key string, body []
 	}
 	now := s.now()
 	plans := map[string]policies.Plan{}
-	plan, err := planFor(ctx, s.db, plans, in.Plan)
+	plan, err := planFor(ctx, s.plans, plans, in.Plan)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -260,7 +262,7 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 	planOf := func(code string) (policies.Plan, error) {
 		plansMu.Lock()
 		defer plansMu.Unlock()
-		return planFor(ctx, s.db, plans, code)
+		return planFor(ctx, s.plans, plans, code)
 	}
 	for range min(runtime.GOMAXPROCS(0), len(chunks)) {
 		go func() {

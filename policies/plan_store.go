@@ -19,6 +19,7 @@ import (
 	"huimin/internal/db"
 	"huimin/internal/ledger"
 	"huimin/internal/money"
+	"huimin/internal/ttl"
 )
 
 type planRecord struct {
@@ -74,12 +75,15 @@ func (r planRecord) plan() Plan {
 }
 
 // ruleCache keeps parsed rule versions. A version never changes once
-// written, so entries never go stale.
-var ruleCache sync.Map // "plan\x00version" → Rules
+// written, so entries never go stale. The key names the database too (by
+// its GORM config, shared by every session and transaction of one opened
+// database), since a process may hold several — tests do — with the same
+// plan codes.
+var ruleCache sync.Map // "db\x00plan\x00version" → Rules
 
 // LoadRules returns a plan's rules at version.
 func LoadRules(ctx context.Context, tx *gorm.DB, programme, plan string, version int) (Rules, error) {
-	key := fmt.Sprintf("%s\x00%d", plan, version)
+	key := fmt.Sprintf("%p\x00%s\x00%d", tx.Config, plan, version)
 	if r, ok := ruleCache.Load(key); ok {
 		return r.(Rules), nil
 	}
@@ -120,12 +124,31 @@ func LoadPlan(ctx context.Context, tx *gorm.DB, code string, forUpdate bool) (Pl
 
 // Plans creates and changes plans and their funding.
 type Plans struct {
-	db  *db.DB
-	now func() time.Time
+	db      *db.DB
+	now     func() time.Time
+	current *ttl.Cache[string, Plan]
 }
 
 // NewPlans returns the plan service.
-func NewPlans(d *db.DB, now func() time.Time) *Plans { return &Plans{db: d, now: now} }
+func NewPlans(d *db.DB, now func() time.Time) *Plans {
+	return &Plans{db: d, now: now, current: ttl.New[string, Plan](time.Second, 10000)}
+}
+
+// Current returns a plan and its current rules for claim intake, from a
+// cache that lives one second: every claim needs its plan, and plans change
+// rarely. A change made through this service (rules, closing) clears the
+// cache at once; one made by another process is seen within the second.
+func (s *Plans) Current(ctx context.Context, code string) (Plan, error) {
+	if p, ok := s.current.Get(code); ok {
+		return p, nil
+	}
+	p, err := LoadPlan(ctx, s.db.DB.WithContext(ctx), code, false)
+	if err != nil {
+		return p, err
+	}
+	s.current.Set(code, p)
+	return p, nil
+}
 
 // Create stores a new plan with rules version 1 and opens its budget with the
 // initial funding as its first ledger entry.
@@ -191,6 +214,7 @@ func (s *Plans) ChangeRules(ctx context.Context, who audit.Who, code string, raw
 		}
 		return audit.Write(ctx, tx, now, who, "plan.rules", code, fmt.Sprintf("version %d", p.RulesVersion))
 	})
+	s.current.Clear()
 	return p, err
 }
 
@@ -214,6 +238,7 @@ func (s *Plans) Close(ctx context.Context, who audit.Who, code string) (Plan, er
 		}
 		return audit.Write(ctx, tx, now, who, "plan.close", code, outcome)
 	})
+	s.current.Clear()
 	return p, err
 }
 

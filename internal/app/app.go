@@ -65,7 +65,7 @@ func New(d *db.DB, cfg Config) *App {
 		Plans:  policies.NewPlans(d, cfg.Now),
 	}
 	a.Registry = policies.NewRegistry(d, cfg.Now)
-	a.Claims = claims.New(d, cfg.Now, reg)
+	a.Claims = claims.New(d, cfg.Now, reg, a.Plans)
 	a.Payouts = payouts.New(d, cfg.Now)
 	a.seeders = append(a.seeders, a.Plans.Seed)
 	a.Echo = a.router()

@@ -107,7 +107,10 @@ func (op apiOperation) probe(t *testing.T, authorization string) apptest.Request
 		require.True(t, ok, "%s %s: no fake value for path parameter %s; add one to fakeParams", op.Method, op.Path, m)
 		return v
 	})
-	r := apptest.Request{Method: op.Method, Path: path, Header: map[string]string{}, NoCheck: true}
+	// A request id of our own: the server's random ones are, once in about
+	// 80,000, all digits, which the harness's log check would take for an
+	// account number.
+	r := apptest.Request{Method: op.Method, Path: path, Header: map[string]string{"X-Request-ID": "probe-" + op.ID}, NoCheck: true}
 	if authorization != "" {
 		r.Header["Authorization"] = authorization
 	}
@@ -363,17 +366,22 @@ func serveUnsized(t *testing.T, h *apptest.Harness, method, path, token, content
 	return rec.Code, e
 }
 
-// registryCSV builds a valid registry import of at least size bytes.
-func registryCSV(size int) ([]byte, int) {
+// registryCSV builds a valid registry import of at least size bytes: the
+// rows of 100 people repeated (exact duplicates merge, so the database work
+// stays small), then one more person on the very last line, who is
+// imported only if the whole body was read.
+func registryCSV(size int) (csv []byte, people int) {
+	row := func(n int) string {
+		id := policies.ResidentIDWithCheck(fmt.Sprintf("41132519700101%03d", n))
+		return fmt.Sprintf("%s,resident_id,受益人%d,411325,H411325%07d,62220200%010d,category,rural_destitute,2026-01-01,\n", id, n, n, n)
+	}
 	var b bytes.Buffer
 	b.WriteString(policies.RegistryCSVHeader + "\n")
-	n := 0
-	for ; b.Len() < size; n++ {
-		d := n / 1000
-		id := policies.ResidentIDWithCheck(fmt.Sprintf("411325%04d%02d%02d%03d", 1950+d/336, 1+(d/28)%12, 1+d%28, n%1000))
-		fmt.Fprintf(&b, "%s,resident_id,受益人%d,411325,H411325%07d,62220200%010d,category,rural_destitute,2026-01-01,\n", id, n, n, n)
+	for i := 0; b.Len() < size; i++ {
+		b.WriteString(row(i % 100))
 	}
-	return b.Bytes(), n
+	b.WriteString(row(100))
+	return b.Bytes(), 101
 }
 
 // TestBodyLimits proves DESIGN §9's limits: over 1 MiB is 413 on ordinary
@@ -423,7 +431,7 @@ func TestBodyLimits(t *testing.T) {
 				Errors  []json.RawMessage
 			}
 			r.JSON(t, &ans)
-			require.Equal(t, people, ans.Created, "a 2 MiB import is taken whole")
+			require.Equal(t, people, ans.Created, "a 2 MiB import is read to its last line")
 			require.Empty(t, ans.Errors)
 
 			huge := bytes.Repeat([]byte("x"), web.BulkBodyLimit+1<<20) // 33 MiB

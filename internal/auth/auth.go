@@ -23,6 +23,7 @@ import (
 	"huimin/internal/audit"
 	"huimin/internal/db"
 	"huimin/internal/ids"
+	"huimin/internal/ttl"
 )
 
 // Roles of DESIGN §9.
@@ -65,12 +66,15 @@ type Principal struct {
 
 // Service issues, lists, revokes and checks tokens.
 type Service struct {
-	db  *db.DB
-	now func() time.Time
+	db         *db.DB
+	now        func() time.Time
+	principals *ttl.Cache[string, Principal] // by token hash
 }
 
 // NewService returns a token service on d with clock now.
-func NewService(d *db.DB, now func() time.Time) *Service { return &Service{db: d, now: now} }
+func NewService(d *db.DB, now func() time.Time) *Service {
+	return &Service{db: d, now: now, principals: ttl.New[string, Principal](time.Second, 10000)}
+}
 
 // NewInput is what creating a token takes.
 type NewInput struct {
@@ -175,6 +179,7 @@ func (s *Service) Revoke(ctx context.Context, who audit.Who, id string) (Token, 
 		}
 		return audit.Write(ctx, tx, now, who, "token.revoke", id, outcome)
 	})
+	s.principals.Clear()
 	return t, err
 }
 
@@ -183,15 +188,24 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if !strings.HasPrefix(raw, Prefix) || len(raw) > 128 {
 		return Principal{}, apperr.New(apperr.ErrUnauthorized, "invalid token")
 	}
+	// Live tokens are remembered for a second: every request authenticates,
+	// and a revocation through this process clears the cache at once (one
+	// made by another process, such as the CLI, is seen within the second).
+	h := hashOf(raw)
+	if p, ok := s.principals.Get(h); ok {
+		return p, nil
+	}
 	var t Token
-	err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hashOf(raw)).Take(&t).Error
+	err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", h).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Principal{}, apperr.New(apperr.ErrUnauthorized, "invalid or revoked token")
 	}
 	if err != nil {
 		return Principal{}, db.Translate(err)
 	}
-	return Principal{TokenID: t.ID, Name: t.Name, Role: t.Role, Org: t.Org}, nil
+	p := Principal{TokenID: t.ID, Name: t.Name, Role: t.Role, Org: t.Org}
+	s.principals.Set(h, p)
+	return p, nil
 }
 
 // EnsureAdmin creates an admin token named "admin" when no live admin token
