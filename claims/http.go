@@ -12,7 +12,6 @@ import (
 
 	"huimin/internal/apperr"
 	"huimin/internal/auth"
-	"huimin/internal/civil"
 	"huimin/internal/web"
 )
 
@@ -111,15 +110,7 @@ func (s *Service) list(c echo.Context) error {
 	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
 		fe.Add("status", "must be one of %v", Statuses)
 	}
-	for name, dst := range map[string]*civil.Date{"from": &f.From, "to": &f.To} {
-		if v := c.QueryParam(name); v != "" {
-			d, err := civil.Parse(v)
-			if err != nil {
-				fe.Add(name, "%v", err)
-			}
-			*dst = d
-		}
-	}
+	f.From, f.To = web.DateRange(c, &fe)
 	if err := fe.Err(); err != nil {
 		return err
 	}
@@ -130,12 +121,7 @@ func (s *Service) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	next := ""
-	if len(views) > limit {
-		views = views[:limit]
-		next = web.EncodeCursor(views[limit-1].ID)
-	}
-	return c.JSON(http.StatusOK, web.NewList(views, next))
+	return c.JSON(http.StatusOK, web.Page(views, limit, func(v View) []string { return []string{v.ID} }))
 }
 
 func (s *Service) withdraw(c echo.Context) error {

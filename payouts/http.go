@@ -12,7 +12,6 @@ import (
 	"huimin/internal/apperr"
 	"huimin/internal/audit"
 	"huimin/internal/auth"
-	"huimin/internal/civil"
 	"huimin/internal/db"
 	"huimin/internal/ids"
 	"huimin/internal/money"
@@ -156,20 +155,6 @@ func (s *Service) results(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// dates reads ?from= and ?to= as China dates.
-func dates(c echo.Context, f *apperr.Fields) (from, to civil.Date) {
-	for name, dst := range map[string]*civil.Date{"from": &from, "to": &to} {
-		if v := c.QueryParam(name); v != "" {
-			d, err := civil.Parse(v)
-			if err != nil {
-				f.Add(name, "%v", err)
-			}
-			*dst = d
-		}
-	}
-	return from, to
-}
-
 func (s *Service) ledgerList(c echo.Context) error {
 	limit, err := web.Limit(c, 100, 1000)
 	if err != nil {
@@ -180,7 +165,7 @@ func (s *Service) ledgerList(c echo.Context) error {
 		return err
 	}
 	var fe apperr.Fields
-	from, to := dates(c, &fe)
+	from, to := web.DateRange(c, &fe)
 	if err := fe.Err(); err != nil {
 		return err
 	}
@@ -195,20 +180,16 @@ func (s *Service) ledgerList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	next := ""
-	if len(es) > limit {
-		es = es[:limit]
-		last := es[limit-1]
-		next = web.EncodeCursor(last.Plan, strconv.FormatInt(last.Seq, 10))
-	}
-	return c.JSON(http.StatusOK, web.NewList(es, next))
+	return c.JSON(http.StatusOK, web.Page(es, limit, func(e EntryView) []string {
+		return []string{e.Plan, strconv.FormatInt(e.Seq, 10)}
+	}))
 }
 
 // ledgerExport streams the export. The audit record is written before the
 // first byte, so that every export is on record even if the download breaks.
 func (s *Service) ledgerExport(c echo.Context) error {
 	var fe apperr.Fields
-	from, to := dates(c, &fe)
+	from, to := web.DateRange(c, &fe)
 	format := c.QueryParam("format")
 	if format == "" {
 		format = FormatCSV
@@ -277,7 +258,7 @@ func (s *Service) auditList(c echo.Context) error {
 		return err
 	}
 	var fe apperr.Fields
-	from, to := dates(c, &fe)
+	from, to := web.DateRange(c, &fe)
 	if err := fe.Err(); err != nil {
 		return err
 	}
@@ -303,15 +284,10 @@ func (s *Service) auditList(c echo.Context) error {
 	if err := q.Find(&recs).Error; err != nil {
 		return db.Translate(err)
 	}
-	next := ""
-	if len(recs) > limit {
-		recs = recs[:limit]
-		next = web.EncodeCursor(recs[limit-1].ID)
-	}
 	views := make([]AuditView, len(recs))
 	for i, r := range recs {
 		views[i] = AuditView{ID: r.ID, At: web.Timestamp(r.At), Actor: r.Actor, Role: r.Role, Org: r.Org,
 			Action: r.Action, Target: r.Target, Outcome: r.Outcome, RequestID: r.RequestID}
 	}
-	return c.JSON(http.StatusOK, web.NewList(views, next))
+	return c.JSON(http.StatusOK, web.Page(views, limit, func(v AuditView) []string { return []string{v.ID} }))
 }

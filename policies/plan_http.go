@@ -92,16 +92,11 @@ func (s *Plans) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	next := ""
-	if len(plans) > limit {
-		plans = plans[:limit]
-		next = web.EncodeCursor(plans[limit-1].Code)
-	}
 	views := make([]PlanView, len(plans))
 	for i, p := range plans {
 		views[i] = p.View(budgets[p.Code])
 	}
-	return c.JSON(http.StatusOK, web.NewList(views, next))
+	return c.JSON(http.StatusOK, web.Page(views, limit, func(v PlanView) []string { return []string{v.Code} }))
 }
 
 func (s *Plans) changeRules(c echo.Context) error {

@@ -142,11 +142,12 @@ func (s *Plans) Current(ctx context.Context, code string) (Plan, error) {
 	if p, ok := s.current.Get(code); ok {
 		return p, nil
 	}
+	gen := s.current.Gen()
 	p, err := LoadPlan(ctx, s.db.DB.WithContext(ctx), code, false)
 	if err != nil {
 		return p, err
 	}
-	s.current.Set(code, p)
+	s.current.Set(code, p, gen)
 	return p, nil
 }
 

@@ -195,6 +195,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if p, ok := s.principals.Get(h); ok {
 		return p, nil
 	}
+	gen := s.principals.Gen()
 	var t Token
 	err := s.db.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", h).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -204,7 +205,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, db.Translate(err)
 	}
 	p := Principal{TokenID: t.ID, Name: t.Name, Role: t.Role, Org: t.Org}
-	s.principals.Set(h, p)
+	s.principals.Set(h, p, gen)
 	return p, nil
 }
 

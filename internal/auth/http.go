@@ -133,16 +133,11 @@ func (s *Service) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	next := ""
-	if len(ts) > limit {
-		ts = ts[:limit]
-		next = web.EncodeCursor(ts[limit-1].ID)
-	}
 	views := make([]View, len(ts))
 	for i, t := range ts {
 		views[i] = ViewOf(t)
 	}
-	return c.JSON(http.StatusOK, web.NewList(views, next))
+	return c.JSON(http.StatusOK, web.Page(views, limit, func(v View) []string { return []string{v.ID} }))
 }
 
 func (s *Service) revoke(c echo.Context) error {

@@ -14,6 +14,7 @@ type Cache[K comparable, V any] struct {
 	mu      sync.RWMutex
 	ttl     time.Duration
 	max     int
+	gen     uint64 // bumped by Clear
 	entries map[K]entry[V]
 }
 
@@ -39,20 +40,35 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 	return e.v, true
 }
 
-// Set stores v under k. A full cache is emptied first: simpler than LRU and
-// enough for a cache that only saves a round trip.
-func (c *Cache[K, V]) Set(k K, v V) {
+// Gen is the cache's generation: take it before reading the value that
+// will be stored, and pass it to Set.
+func (c *Cache[K, V]) Gen() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// Set stores v under k, unless the cache was cleared since gen was taken:
+// a value read before a change (a token read just before its revocation
+// committed) must not outlive the Clear that the change made. A full cache
+// is emptied first: simpler than LRU and enough for a cache that only saves
+// a round trip.
+func (c *Cache[K, V]) Set(k K, v V, gen uint64) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.entries) >= c.max {
 		clear(c.entries)
 	}
 	c.entries[k] = entry[V]{v: v, expires: time.Now().Add(c.ttl)}
-	c.mu.Unlock()
 }
 
 // Clear drops every entry.
 func (c *Cache[K, V]) Clear() {
 	c.mu.Lock()
+	c.gen++
 	clear(c.entries)
 	c.mu.Unlock()
 }

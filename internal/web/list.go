@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"huimin/internal/apperr"
+	"huimin/internal/civil"
 )
 
 // List is every list answer of DESIGN §11.
@@ -66,4 +67,31 @@ func DecodeCursor(c echo.Context, n int) ([]string, error) {
 // (DESIGN §3): 2026-11-28T02:03:04.005Z.
 func Timestamp(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// Page turns a query result fetched with limit+1 rows into a list answer:
+// it trims the extra row and, when there was one, makes the cursor from the
+// sort key of the last row kept.
+func Page[T any](items []T, limit int, key func(T) []string) List[T] {
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = EncodeCursor(key(items[limit-1])...)
+	}
+	return NewList(items, next)
+}
+
+// DateRange reads ?from= and ?to= as China calendar dates (inclusive),
+// adding a field error for each bad one.
+func DateRange(c echo.Context, f *apperr.Fields) (from, to civil.Date) {
+	for name, dst := range map[string]*civil.Date{"from": &from, "to": &to} {
+		if v := c.QueryParam(name); v != "" {
+			d, err := civil.Parse(v)
+			if err != nil {
+				f.Add(name, "%v", err)
+			}
+			*dst = d
+		}
+	}
+	return from, to
 }
