@@ -30,6 +30,9 @@ type Service struct {
 	now     func() time.Time
 	metrics *metrics
 	plans   *policies.Plans
+
+	filings    chan *fileReq
+	startFiler sync.Once
 }
 
 // New returns the claims service, which reads plans through plans;
@@ -99,27 +102,41 @@ func (s *Service) Submit(ctx context.Context, who audit.Who, key string, body []
 		return Answer{}, apperr.New(apperr.ErrBadRequest, "the Idempotency-Key header is required: 1 to 128 printable ASCII characters")
 	}
 	hash := requestHash(body)
-	if a, err := s.replay(ctx, who.Org, key, hash); err != nil || a != nil {
-		return deref(a), err
+	// Stored answers are not read up front: the group's transaction reads
+	// the keys it files (and fileOne replays after a duplicate), so a retry
+	// is answered as before without a round trip for every new claim. A
+	// request refused at intake still looks for a stored answer first, so
+	// a retry is answered as before even if, say, the plan closed since.
+	refused := func(err error) (Answer, error) {
+		if a, rerr := s.replay(ctx, who.Org, key, hash); rerr != nil || a != nil {
+			return deref(a), rerr
+		}
+		return Answer{}, err
 	}
 	in, err := decodeInput(body)
 	if err != nil {
-		return Answer{}, err
+		return refused(err)
 	}
 	now := s.now()
 	plans := map[string]policies.Plan{}
 	plan, err := planFor(ctx, s.plans, plans, in.Plan)
 	if err != nil {
-		return Answer{}, err
+		return refused(err)
 	}
 	c, errs := check(in, plan, now)
 	if err := errs.Err(); err != nil {
-		return Answer{}, err
+		return refused(err)
 	}
 	c.hash = hash
-	it := &item{body: body, in: c, plan: plan}
+	return s.file(ctx, who, key, &item{body: body, in: c, plan: plan})
+}
+
+// fileOne files one validated claim in its own transaction: the path for a
+// lone request, and for each request of a group whose transaction failed.
+func (s *Service) fileOne(ctx context.Context, who audit.Who, key string, it *item) (Answer, error) {
+	hash, in, now := it.in.hash, it.in.Input, s.now()
 	var answer Answer
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := s.process(ctx, tx, who.Org, []*item{it}, now); err != nil {
 			return err
 		}
