@@ -30,5 +30,10 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzAssess -fuzztime 60s ./policies/
 
+# Fault tests at length: 20 s loads, three kill -9 cycles per database,
+# repeated database outages and full disks (cmd/huimin/soak_test.go).
+soak:
+	$(GO) test -race -count=1 -tags soak -run Soak -timeout 20m ./cmd/huimin/
+
 clean:
 	rm -rf $(BIN)
