@@ -17,11 +17,12 @@ type config struct {
 	Addr            string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	RequestTimeout  time.Duration
 	PprofAddr       string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{DB: db.DefaultSpec, Addr: "127.0.0.1:8080", LogLevel: slog.LevelInfo, ShutdownTimeout: 15 * time.Second}
+	c := config{DB: db.DefaultSpec, Addr: "127.0.0.1:8080", LogLevel: slog.LevelInfo, ShutdownTimeout: 15 * time.Second, RequestTimeout: 3 * time.Second}
 	if v := getenv("HUIMIN_DB"); v != "" {
 		c.DB = v
 	}
@@ -34,6 +35,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	c.PprofAddr = getenv("HUIMIN_PPROF_ADDR")
+	if v := getenv("HUIMIN_REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("HUIMIN_REQUEST_TIMEOUT %q: want a duration such as 3s", v)
+		}
+		c.RequestTimeout = d
+	}
 	if v := getenv("HUIMIN_SHUTDOWN_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

@@ -30,7 +30,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	}
 	log.Info("schema migrated", "applied", n, "dialect", string(d.Dialect))
 
-	a := app.New(d, app.Config{Log: log, Now: time.Now})
+	a := app.New(d, app.Config{Log: log, Now: time.Now, RequestTimeout: cfg.RequestTimeout})
 	adminToken, err := a.Bootstrap(ctx)
 	if err != nil {
 		return err

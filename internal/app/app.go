@@ -32,6 +32,10 @@ var Version = "dev"
 type Config struct {
 	Log *slog.Logger
 	Now func() time.Time
+	// RequestTimeout bounds an ordinary request (default 3 s); bulk routes
+	// get BulkTimeout (default 5 min). Past it the answer is 503.
+	RequestTimeout time.Duration
+	BulkTimeout    time.Duration
 }
 
 // App is the wired application.
@@ -57,6 +61,12 @@ func New(d *db.DB, cfg Config) *App {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 3 * time.Second
+	}
+	if cfg.BulkTimeout <= 0 {
+		cfg.BulkTimeout = 5 * time.Minute
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &App{
@@ -68,17 +78,18 @@ func New(d *db.DB, cfg Config) *App {
 	a.Claims = claims.New(d, cfg.Now, reg, a.Plans)
 	a.Payouts = payouts.New(d, cfg.Now)
 	a.seeders = append(a.seeders, a.Plans.Seed)
-	a.Echo = a.router()
+	a.Echo = a.router(cfg)
 	return a
 }
 
-func (a *App) router() *echo.Echo {
+func (a *App) router(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = web.ErrorHandler(a.log)
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	// Echo's own 404/405 go through the same error handler, as the envelope.
-	e.Use(web.RequestIDs(), web.AccessLog(a.log), a.metrics(), web.Recover(a.log), web.BodyLimits())
+	e.Use(web.RequestIDs(), web.AccessLog(a.log), a.metrics(), web.Recover(a.log), web.BodyLimits(),
+		web.Deadlines(cfg.RequestTimeout, cfg.BulkTimeout))
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": Version})

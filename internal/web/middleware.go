@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -33,7 +34,9 @@ func RequestIDs() echo.MiddlewareFunc {
 			if !goodRequestID.MatchString(id) {
 				var b [12]byte
 				_, _ = rand.Read(b[:])
-				id = hex.EncodeToString(b[:])
+				// A leading letter: an id is never a run of digits, which
+				// could be mistaken for an account number in a log.
+				id = "r" + hex.EncodeToString(b[:])
 			}
 			c.Set(requestIDKey, id)
 			c.Response().Header().Set(HeaderRequestID, id)
@@ -143,4 +146,29 @@ func BodyLimits() echo.MiddlewareFunc {
 func tooLarge(err error) bool {
 	var mb *http.MaxBytesError
 	return errors.As(err, &mb)
+}
+
+// Deadlines bounds each request's work, database calls included: a request
+// that cannot finish in time — the database stopped answering without
+// closing its connections, say — is answered 503 unavailable, which a client
+// may retry (claims carry idempotency keys), instead of hanging for the
+// driver's read timeout. Bulk routes (claim batches, registry imports,
+// ledger exports, disbursements, settlements) get the longer bulk limit.
+func Deadlines(normal, bulk time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			limit := normal
+			p := c.Request().URL.Path
+			switch {
+			case strings.HasSuffix(p, "/claim-batches"), strings.HasSuffix(p, "/beneficiaries/import"),
+				strings.HasSuffix(p, "/ledger/export"), strings.Contains(p, "/disbursements"),
+				strings.HasSuffix(p, "/settlements"), strings.HasSuffix(p, "/ledger/verify"):
+				limit = bulk
+			}
+			ctx, cancel := context.WithTimeout(c.Request().Context(), limit)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
 }
