@@ -5,12 +5,19 @@
 #
 #   BENCH_SECONDS   seconds per timed scenario (default 30)
 #   BENCH_ENTRIES   ledger entries for the export benchmark (default 1000000)
+#   BENCH_PEOPLE    synthetic beneficiaries (default 100000)
+#   BENCH_POOL      InnoDB buffer pool to set for the run, the same for sysbench
+#                   and Huimin (default 4G; MariaDB's own default, 128M, is
+#                   outgrown by either within seconds, and any operator sizes it
+#                   for the machine)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin"
 OUT=${BENCH_OUT:-bench-results}
 DUR=${BENCH_SECONDS:-30}
 ENTRIES=${BENCH_ENTRIES:-1000000}
+PEOPLE=${BENCH_PEOPLE:-100000}
+POOL=${BENCH_POOL:-4G}
 CLIENTS=32
 MY=(mariadb -uroot -h127.0.0.1 -P3306)
 mkdir -p "$OUT"
@@ -18,11 +25,12 @@ mkdir -p "$OUT"
 command -v sysbench >/dev/null || { apt-get update && apt-get install -y sysbench; }
 "${MY[@]}" -e 'SELECT 1' >/dev/null || { echo "bench: MariaDB does not answer on 127.0.0.1:3306 (run .ci/run once, or start mariadbd)" >&2; exit 1; }
 
+"${MY[@]}" -e "SET GLOBAL innodb_buffer_pool_size = $(numfmt --from=iec "$POOL")"
 go build -o bin/huimin ./cmd/huimin
 go build -o bin/huimin-load ./cmd/huimin-load
 
 echo "== machine"
-{ nproc; grep 'model name' /proc/cpuinfo | head -1; free -g | head -2; "${MY[@]}" -N -e 'SELECT VERSION()'; go version; } | tee "$OUT/machine.txt"
+{ nproc; grep 'model name' /proc/cpuinfo | head -1; free -g | head -2; "${MY[@]}" -N -e 'SELECT VERSION(), @@innodb_buffer_pool_size, @@innodb_flush_log_at_trx_commit'; go version; } | tee "$OUT/machine.txt"
 
 echo "== sysbench (the database's own yardstick), $CLIENTS threads, ${DUR}s each"
 "${MY[@]}" -e 'DROP DATABASE IF EXISTS huimin_sysbench; CREATE DATABASE huimin_sysbench'
@@ -50,7 +58,7 @@ echo "== Huimin on MariaDB: scenarios with $CLIENTS clients, ${DUR}s each"
 MYSQL_SPEC='mysql:root@tcp(127.0.0.1:3306)/huimin_bench'
 start_server "$MYSQL_SPEC" serve-mariadb
 TOKEN=$(admin_token serve-mariadb)
-bin/huimin-load -url http://127.0.0.1:18090 -token "$TOKEN" -clients $CLIENTS -duration "${DUR}s" -people 20000 \
+bin/huimin-load -url http://127.0.0.1:18090 -token "$TOKEN" -clients $CLIENTS -duration "${DUR}s" -people "$PEOPLE" \
   -out "$OUT/mariadb.json" | tee "$OUT/mariadb.txt"
 kill "$PID"; wait "$PID" || true
 
