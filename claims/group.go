@@ -118,8 +118,17 @@ func (s *Service) fileGroup(group []*fileReq) {
 		}
 	} else {
 		for _, r := range order {
-			if res := results[r]; res.err == nil && !res.answer.Replayed {
+			res := results[r]
+			if res.err == nil && !res.answer.Replayed {
 				s.metrics.stored([]*item{r.it})
+			}
+			// The external_ref was taken by a claim another group committed
+			// after this group read the stored keys: if that claim was filed
+			// under this request's own key, this is a retry and replays.
+			if apperr.KindOf(res.err) == apperr.ErrDuplicateExternalRef {
+				if a, err := s.replay(ctx, r.who.Org, r.key, r.it.in.hash); err != nil || a != nil {
+					results[r] = fileRes{deref(a), err}
+				}
 			}
 		}
 	}
