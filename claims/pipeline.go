@@ -97,7 +97,7 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 	for _, it := range live {
 		idNumbers = append(idNumbers, it.in.BeneficiaryID)
 	}
-	people, err := loadBeneficiaries(ctx, tx, idNumbers)
+	people, err := policies.LoadBeneficiaries(ctx, tx, idNumbers)
 	if err != nil {
 		return err
 	}
@@ -334,48 +334,6 @@ func (s *Service) decide(in checked, plan policies.Plan, people map[string]polic
 	bd, _ := json.Marshal(breakdown)
 	rec.Reasons, rec.Breakdown = string(rs), string(bd)
 	return rec
-}
-
-// loadBeneficiaries reads the registry records of ids with their grants.
-func loadBeneficiaries(ctx context.Context, tx *gorm.DB, ids []string) (map[string]policies.Beneficiary, error) {
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	var rows []struct {
-		IDNumber, IDType, Name, CountyCode, HouseholdID, PayoutAccount string
-	}
-	if err := tx.WithContext(ctx).Table("beneficiaries").
-		Select("id_number, id_type, name, county_code, household_id, payout_account").
-		Where("id_number IN ?", ids).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make(map[string]policies.Beneficiary, len(rows))
-	for _, r := range rows {
-		out[r.IDNumber] = policies.Beneficiary{
-			IDNumber: r.IDNumber, IDType: r.IDType, Name: r.Name, CountyCode: r.CountyCode,
-			HouseholdID: r.HouseholdID, PayoutAccount: r.PayoutAccount,
-		}
-	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	var grants []struct {
-		IDNumber, Kind, Value, ValidFrom, ValidTo string
-	}
-	if err := tx.WithContext(ctx).Table("beneficiary_grants").
-		Select("id_number, kind, value, valid_from, valid_to").
-		Where("id_number IN ?", ids).Order("id_number, kind, value, valid_from").Scan(&grants).Error; err != nil {
-		return nil, err
-	}
-	for _, g := range grants {
-		b := out[g.IDNumber]
-		gr := policies.Grant{Value: g.Value, ValidFrom: civil.Date(g.ValidFrom), ValidTo: civil.Date(g.ValidTo)}
-		if g.Kind == "category" {
-			b.Categories = append(b.Categories, gr)
-		} else {
-			b.Residency = append(b.Residency, gr)
-		}
-		out[g.IDNumber] = b
-	}
-	return out, nil
 }
 
 // planFor loads an active plan for intake: 422 when the code is missing, 404

@@ -1,6 +1,7 @@
 package payouts
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
+	"huimin/claims"
 	"huimin/internal/apperr"
 	"huimin/internal/audit"
 	"huimin/internal/auth"
@@ -23,8 +25,8 @@ func (s *Service) Routes(g *echo.Group) {
 	finance := auth.Require(auth.Finance)
 	books := auth.Require(auth.Finance, auth.Auditor)
 	g.POST("/claims/:id/approve", s.approve, finance)
-	g.POST("/claims/:id/decline", s.decline, finance)
-	g.POST("/claims/:id/revoke", s.revoke, finance)
+	g.POST("/claims/:id/decline", withReason(s.Decline), finance)
+	g.POST("/claims/:id/revoke", withReason(s.Revoke), finance)
 	g.POST("/plans/:code/settlements", s.settle, finance)
 	g.POST("/disbursements", s.disburse, finance)
 	g.GET("/disbursements/:id", s.batch, books)
@@ -47,28 +49,19 @@ func (s *Service) approve(c echo.Context) error {
 	return c.JSON(http.StatusOK, v)
 }
 
-func (s *Service) decline(c echo.Context) error {
-	var in ReasonInput
-	if err := web.Bind(c, &in); err != nil {
-		return err
+// withReason makes the handler of a transition that takes {reason}.
+func withReason(act func(ctx context.Context, who audit.Who, id string, in ReasonInput) (claims.View, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in ReasonInput
+		if err := web.Bind(c, &in); err != nil {
+			return err
+		}
+		v, err := act(c.Request().Context(), auth.Who(c), c.Param("id"), in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, v)
 	}
-	v, err := s.Decline(c.Request().Context(), auth.Who(c), c.Param("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
-}
-
-func (s *Service) revoke(c echo.Context) error {
-	var in ReasonInput
-	if err := web.Bind(c, &in); err != nil {
-		return err
-	}
-	v, err := s.Revoke(c.Request().Context(), auth.Who(c), c.Param("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
 }
 
 func (s *Service) settle(c echo.Context) error {

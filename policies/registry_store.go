@@ -77,40 +77,56 @@ var upsertBeneficiary = clause.OnConflict{
 // ordered by valid_from, then value. An absent id wraps apperr.ErrNotFound;
 // no message repeats the id unmasked.
 func LoadBeneficiary(ctx context.Context, tx *gorm.DB, idNumber string) (Beneficiary, error) {
-	// One statement, so one consistent snapshot of the person and their
-	// periods even under READ COMMITTED, and one round trip.
-	var rows []struct {
-		IDNumber, IDType, Name, CountyCode, HouseholdID, PayoutAccount string
-		Kind, Value, ValidFrom, ValidTo                                sql.NullString
-	}
-	err := tx.WithContext(ctx).Raw(`SELECT b.id_number, b.id_type, b.name, b.county_code, b.household_id, b.payout_account,
-		g.kind, g.value, g.valid_from, g.valid_to
-		FROM beneficiaries b LEFT JOIN beneficiary_grants g ON g.id_number = b.id_number
-		WHERE b.id_number = ?
-		ORDER BY g.kind, g.valid_from, g.value`, idNumber).Scan(&rows).Error
+	people, err := LoadBeneficiaries(ctx, tx, []string{idNumber})
 	if err != nil {
 		return Beneficiary{}, db.Translate(err)
 	}
-	if len(rows) == 0 {
+	b, ok := people[idNumber]
+	if !ok {
 		return Beneficiary{}, apperr.New(apperr.ErrNotFound, "no beneficiary %s in the registry", MaskID(idNumber))
 	}
-	r := rows[0]
-	b := Beneficiary{
-		IDNumber: r.IDNumber, IDType: r.IDType, Name: r.Name, CountyCode: r.CountyCode,
-		HouseholdID: r.HouseholdID, PayoutAccount: r.PayoutAccount,
-	}
-	for _, row := range rows {
-		if !row.Kind.Valid {
-			continue // a person without periods: the LEFT JOIN's one empty row
-		}
-		g := Grant{Value: row.Value.String, ValidFrom: civil.Date(row.ValidFrom.String), ValidTo: civil.Date(row.ValidTo.String)}
-		if row.Kind.String == RegistryKindCategory {
-			b.Categories = append(b.Categories, g)
-		} else {
-			b.Residency = append(b.Residency, g)
-		}
-	}
 	return b, nil
+}
+
+// LoadBeneficiaries reads the registry records of ids with their periods
+// (ordered by kind, valid_from, value) in one statement — one consistent
+// snapshot even under READ COMMITTED, and one round trip — scanned without
+// reflection, since claim intake runs it for every claim. Unknown ids are
+// absent from the map.
+func LoadBeneficiaries(ctx context.Context, tx *gorm.DB, ids []string) (map[string]Beneficiary, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	rows, err := tx.WithContext(ctx).Raw(`SELECT b.id_number, b.id_type, b.name, b.county_code, b.household_id, b.payout_account,
+		g.kind, g.value, g.valid_from, g.valid_to
+		FROM beneficiaries b LEFT JOIN beneficiary_grants g ON g.id_number = b.id_number
+		WHERE b.id_number IN ? ORDER BY b.id_number, g.kind, g.valid_from, g.value`, ids).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string]Beneficiary, len(ids))
+	for rows.Next() {
+		var (
+			b                          Beneficiary
+			kind, value, from, validTo sql.NullString
+		)
+		if err := rows.Scan(&b.IDNumber, &b.IDType, &b.Name, &b.CountyCode, &b.HouseholdID, &b.PayoutAccount,
+			&kind, &value, &from, &validTo); err != nil {
+			return nil, err
+		}
+		if prev, ok := out[b.IDNumber]; ok {
+			b = prev
+		}
+		if kind.Valid { // a person without periods has the LEFT JOIN's one empty row
+			g := Grant{Value: value.String, ValidFrom: civil.Date(from.String), ValidTo: civil.Date(validTo.String)}
+			if kind.String == RegistryKindCategory {
+				b.Categories = append(b.Categories, g)
+			} else {
+				b.Residency = append(b.Residency, g)
+			}
+		}
+		out[b.IDNumber] = b
+	}
+	return out, rows.Err()
 }
 
 // Get reads one registry record (LoadBeneficiary outside a claim).
