@@ -12,9 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // batchAnswer is the answer to POST /api/v1/claim-batches.
@@ -40,7 +40,7 @@ type batchAnswer struct {
 	} `json:"summary"`
 }
 
-func (e *env) batch(t *testing.T, token string, claims []any) *apptest.Response {
+func (e *env) batch(t *testing.T, token string, claims []any) *servertest.Response {
 	t.Helper()
 	return e.h.Post(t, token, "/api/v1/claim-batches", map[string]any{"claims": claims})
 }
@@ -48,7 +48,7 @@ func (e *env) batch(t *testing.T, token string, claims []any) *apptest.Response 
 func (e *env) batchOK(t *testing.T, claims []any) batchAnswer {
 	t.Helper()
 	r := e.batch(t, "insurer", claims)
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var a batchAnswer
 	r.JSON(t, &a)
 	require.Len(t, a.Results, len(claims))
@@ -166,9 +166,9 @@ func TestClaimBatches(t *testing.T) {
 			n2 := zfbClaim(v, "YJ-N-1", "property_loss", map[string]any{"assessed_loss": "7500.00"})
 			body := ndjson(t, n1, raw(""), raw(`{"plan":"FPB-2026",`), n2, n1.with("event_date", "2026-02-30"))
 			for _, ct := range []string{"application/x-ndjson", "application/x-ndjson; charset=utf-8"} {
-				r := e.h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claim-batches", Token: "insurer",
+				r := e.h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claim-batches", Token: "insurer",
 					Body: body, Header: map[string]string{"Content-Type": ct}})
-				apptest.RequireStatus(t, r, http.StatusOK)
+				servertest.RequireStatus(t, r, http.StatusOK)
 				var res batchAnswer
 				r.JSON(t, &res)
 				require.Len(t, res.Results, 4, "blank lines are skipped")
@@ -189,9 +189,9 @@ func TestClaimBatches(t *testing.T) {
 		t.Run("an item that is not an object fails alone", func(t *testing.T) {
 			// Each claim is checked on its own (DESIGN §6): a non-object
 			// item fails alone, and the document allows such items.
-			r := e.h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claim-batches", Token: "insurer",
+			r := e.h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claim-batches", Token: "insurer",
 				Body: map[string]any{"claims": []any{"not an object", 7, nil, fpbIllness(p, "BILL-B-8", "100.00")}}})
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			var res batchAnswer
 			r.JSON(t, &res)
 			require.Equal(t, []string{"failed", "failed", "failed", "created"}, statuses(res))
@@ -200,24 +200,24 @@ func TestClaimBatches(t *testing.T) {
 		})
 
 		t.Run("batch-level errors", func(t *testing.T) {
-			apptest.RequireError(t, e.batch(t, "finance", []any{good1}), http.StatusForbidden, "forbidden")
-			apptest.RequireError(t, e.batch(t, "auditor", []any{good1}), http.StatusForbidden, "forbidden")
-			er := apptest.RequireError(t, e.batch(t, "insurer", []any{}), 422, "validation_failed")
+			servertest.RequireError(t, e.batch(t, "finance", []any{good1}), http.StatusForbidden, "forbidden")
+			servertest.RequireError(t, e.batch(t, "auditor", []any{good1}), http.StatusForbidden, "forbidden")
+			er := servertest.RequireError(t, e.batch(t, "insurer", []any{}), 422, "validation_failed")
 			require.Equal(t, []string{"claims"}, er.FieldNames())
-			er = apptest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", map[string]any{}), 422, "validation_failed")
+			er = servertest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", map[string]any{}), 422, "validation_failed")
 			require.Equal(t, []string{"claims"}, er.FieldNames())
-			er = apptest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", map[string]any{"claims": "x"}), 422, "validation_failed")
+			er = servertest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", map[string]any{"claims": "x"}), 422, "validation_failed")
 			require.Equal(t, []string{"claims"}, er.FieldNames())
-			er = apptest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", map[string]any{"claims": []any{}, "extra": 1}), 422, "validation_failed")
+			er = servertest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", map[string]any{"claims": []any{}, "extra": 1}), 422, "validation_failed")
 			require.Contains(t, er.FieldNames(), "extra")
-			apptest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", raw(`{"claims":[`)), 400, "bad_request")
+			servertest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", raw(`{"claims":[`)), 400, "bad_request")
 
 			n := countClaims(t, d)
 			huge := make([]any, 10001)
 			for i := range huge {
 				huge[i] = fpbIllness(p, fmt.Sprintf("BILL-H-%d", i), "100.00")
 			}
-			er = apptest.RequireError(t, e.batch(t, "insurer", huge), 422, "validation_failed")
+			er = servertest.RequireError(t, e.batch(t, "insurer", huge), 422, "validation_failed")
 			require.Equal(t, []string{"claims"}, er.FieldNames())
 			require.Equal(t, n, countClaims(t, d), "nothing of a refused batch is stored")
 		})
@@ -241,7 +241,7 @@ type list struct {
 func (e *env) list(t *testing.T, token string, q url.Values) list {
 	t.Helper()
 	r := e.h.Get(t, token, "/api/v1/claims?"+q.Encode())
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var l list
 	r.JSON(t, &l)
 	return l
@@ -265,8 +265,8 @@ func TestClaimListsAndWithdrawal(t *testing.T) {
 		c2 := e.file(t, zkbClaim(wancheng, "L-2", "inpatient", "5000.00", "5000.00", "1000.00", "0", "0"))     // ZKB assessed
 		c3 := e.file(t, fpbIllness(xichuan, "L-3", "12000.00").fact("household_income_per_capita", "9000.00")) // FPB rejected
 		c4 := e.fileAs(t, "insurer2", fpbIllness(xichuan, "L-4", "20000.00"))                                  // cpic
-		e.h.Clock.Set(apptest.Start.Add(5 * 24 * time.Hour))                                                   // 2026-06-20
-		t.Cleanup(func() { e.h.Clock.Set(apptest.Start) })
+		e.h.Clock.Set(servertest.Start.Add(5 * 24 * time.Hour))                                                // 2026-06-20
+		t.Cleanup(func() { e.h.Clock.Set(servertest.Start) })
 		c5 := e.file(t, zkbClaim(xichuan, "L-5", "outpatient", "800.00", "800.00", "0", "0", "0").with("event_date", "2026-06-19")) // not_covered_category
 		require.Equal(t, "rejected", c5.Status)
 		all := []string{c5.ID, c4.ID, c3.ID, c2.ID, c1.ID} // newest first
@@ -307,11 +307,11 @@ func TestClaimListsAndWithdrawal(t *testing.T) {
 				"status=lost": "status", "from=2026-02-30": "from", "to=yesterday": "to",
 				"limit=0": "limit", "limit=501": "limit", "limit=x": "limit", "cursor=%25%25": "cursor",
 			} {
-				r := e.h.Do(t, apptest.Request{Method: http.MethodGet, Path: "/api/v1/claims?" + q, Token: "auditor", NoCheck: true})
-				er := apptest.RequireError(t, r, 422, "validation_failed")
+				r := e.h.Do(t, servertest.Request{Method: http.MethodGet, Path: "/api/v1/claims?" + q, Token: "auditor", NoCheck: true})
+				er := servertest.RequireError(t, r, 422, "validation_failed")
 				require.Equal(t, []string{field}, er.FieldNames(), q)
 			}
-			apptest.RequireError(t, e.h.Get(t, "admin", "/api/v1/claims"), 403, "forbidden")
+			servertest.RequireError(t, e.h.Get(t, "admin", "/api/v1/claims"), 403, "forbidden")
 		})
 
 		t.Run("cursor pages see every claim once while claims arrive", func(t *testing.T) {
@@ -342,10 +342,10 @@ func TestClaimListsAndWithdrawal(t *testing.T) {
 		})
 
 		t.Run("org isolation", func(t *testing.T) {
-			apptest.RequireError(t, e.h.Get(t, "insurer2", "/api/v1/claims/"+c1.ID), 404, "not_found")
-			apptest.RequireError(t, e.h.Post(t, "insurer2", "/api/v1/claims/"+c1.ID+"/withdraw", nil), 404, "not_found")
-			apptest.RequireError(t, e.h.Get(t, "insurer", "/api/v1/claims/"+c4.ID), 404, "not_found")
-			apptest.RequireError(t, e.h.Get(t, "insurer", "/api/v1/claims/01ARZ3NDEKTSV4RRFFQ69G5FAV"), 404, "not_found")
+			servertest.RequireError(t, e.h.Get(t, "insurer2", "/api/v1/claims/"+c1.ID), 404, "not_found")
+			servertest.RequireError(t, e.h.Post(t, "insurer2", "/api/v1/claims/"+c1.ID+"/withdraw", nil), 404, "not_found")
+			servertest.RequireError(t, e.h.Get(t, "insurer", "/api/v1/claims/"+c4.ID), 404, "not_found")
+			servertest.RequireError(t, e.h.Get(t, "insurer", "/api/v1/claims/01ARZ3NDEKTSV4RRFFQ69G5FAV"), 404, "not_found")
 			require.Equal(t, "assessed", e.get(t, "insurer", c1.ID).Status, "the failed withdrawal changed nothing")
 			for _, reader := range []string{"finance", "auditor"} {
 				require.Equal(t, "picc", e.get(t, reader, c1.ID).Org)
@@ -354,15 +354,15 @@ func TestClaimListsAndWithdrawal(t *testing.T) {
 		})
 
 		t.Run("withdrawal", func(t *testing.T) {
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c1.ID+"/withdraw", nil), 403, "forbidden")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c1.ID+"/withdraw", nil), 403, "forbidden")
 			r := e.h.Post(t, "insurer", "/api/v1/claims/"+c1.ID+"/withdraw", nil)
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			var w claimView
 			r.JSON(t, &w)
 			require.Equal(t, "withdrawn", w.Status)
 			require.Equal(t, "withdrawn", e.get(t, "auditor", c1.ID).Status)
-			apptest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claims/"+c1.ID+"/withdraw", nil), 409, "invalid_state")
-			apptest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claims/"+c3.ID+"/withdraw", nil), 409, "invalid_state")
+			servertest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claims/"+c1.ID+"/withdraw", nil), 409, "invalid_state")
+			servertest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claims/"+c3.ID+"/withdraw", nil), 409, "invalid_state")
 			var counted bool
 			require.NoError(t, d.Table("claims").Select("counted").Where("id = ?", c1.ID).Scan(&counted).Error)
 			require.False(t, counted)
@@ -372,7 +372,7 @@ func TestClaimListsAndWithdrawal(t *testing.T) {
 			p := e.register(t, person{ID: residentID(710), Household: "HH-W", Categories: []string{"marginal_at_risk"}})
 			first := e.file(t, fpbIllness(p, "W-1", "12000.00"))
 			require.Equal(t, "2100.00", first.Payable)
-			apptest.RequireStatus(t, e.h.Post(t, "insurer", "/api/v1/claims/"+first.ID+"/withdraw", nil), http.StatusOK)
+			servertest.RequireStatus(t, e.h.Post(t, "insurer", "/api/v1/claims/"+first.ID+"/withdraw", nil), http.StatusOK)
 			// Counted, the same bill again would pay F(24000) − F(12000) = 4400.00.
 			again := e.file(t, fpbIllness(p, "W-1", "12000.00"))
 			require.Equal(t, "assessed", again.Status, "not a duplicate of a withdrawn claim")

@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // FuzzClaimDecode feeds arbitrary bytes as a claim body through the real
@@ -44,7 +44,7 @@ func FuzzClaimDecode(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r := e.h.Do(t, apptest.Request{
+		r := e.h.Do(t, servertest.Request{
 			Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body, NoCheck: true,
 			Header: map[string]string{"Idempotency-Key": unique("fuzz")},
 		})
@@ -57,7 +57,7 @@ func FuzzClaimDecode(f *testing.F) {
 			return
 		}
 		require.GreaterOrEqual(t, r.Status, 400)
-		var er apptest.ErrorBody
+		var er servertest.ErrorBody
 		r.JSON(t, &er)
 		require.NotEmpty(t, er.Error.Code, "body: %s", r.Body)
 		if r.Status == http.StatusUnprocessableEntity {

@@ -7,9 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // reasonOrder is DESIGN §6's order of eligibility reasons, followed by the
@@ -159,7 +159,7 @@ func TestEligibilityReasons(t *testing.T) {
 
 		t.Run("late submission once the clock passes the filing window", func(t *testing.T) {
 			p := e.register(t, person{ID: residentID(113), Household: "HH-LATE", Categories: []string{"marginal_at_risk"}})
-			t.Cleanup(func() { e.h.Clock.Set(apptest.Start) })
+			t.Cleanup(func() { e.h.Clock.Set(servertest.Start) })
 			// Event 2026-05-01, window 180 days: the last day to file is 2026-10-28 (China time).
 			e.h.Clock.Set(time.Date(2026, 10, 28, 23, 30, 0, 0, time.FixedZone("CST", 8*3600)))
 			e.requirePaid(t, e.file(t, fpbIllness(p, "B-LATE-1", "6000.00")), "300.00")

@@ -11,6 +11,7 @@ import (
 
 	"huimin/internal/apperr"
 	"huimin/internal/audit"
+	"huimin/internal/groupcommit"
 )
 
 // Single claims are filed in groups. Each claim's transaction would
@@ -22,73 +23,33 @@ import (
 // would have had alone. A group whose transaction fails is filed again one
 // claim per transaction.
 
-const (
-	filerWorkers = 4  // groups in flight at once
-	maxFiling    = 64 // claims per group
-)
-
+// fileReq is one validated claim waiting for its group.
 type fileReq struct {
-	who  audit.Who
-	key  string
-	it   *item
-	done chan fileRes
+	who audit.Who
+	key string
+	it  *item
 }
 
-type fileRes struct {
-	answer Answer
-	err    error
-}
+type fileRes = groupcommit.Result[Answer]
 
 // file hands a validated claim to the group filer and waits for its answer.
+// When ctx ends first the group may still file it; a retry with the same
+// key replays.
 func (s *Service) file(ctx context.Context, who audit.Who, key string, it *item) (Answer, error) {
-	s.startFiler.Do(func() {
-		s.filings = make(chan *fileReq, 4096)
-		for range filerWorkers {
-			go s.filer()
-		}
-	})
-	r := &fileReq{who: who, key: key, it: it, done: make(chan fileRes, 1)}
-	select {
-	case s.filings <- r:
-	case <-ctx.Done():
-		return Answer{}, ctx.Err()
-	}
-	select {
-	case res := <-r.done:
-		return res.answer, res.err
-	case <-ctx.Done():
-		// The group may still file it; a retry with the same key replays.
-		return Answer{}, ctx.Err()
-	}
+	return s.filings.Do(ctx, &fileReq{who: who, key: key, it: it})
 }
 
-func (s *Service) filer() {
-	for first := range s.filings {
-		group := []*fileReq{first}
-	fill:
-		for len(group) < maxFiling {
-			select {
-			case r := <-s.filings:
-				group = append(group, r)
-			default:
-				break fill
-			}
-		}
-		s.fileGroup(group)
-	}
+// fileAlone files one claim in its own transaction: a lone request, or one
+// of a group whose transaction failed.
+func (s *Service) fileAlone(ctx context.Context, r *fileReq) (Answer, error) {
+	return s.fileOne(ctx, r.who, r.key, r.it)
 }
 
 type idemKey struct{ org, key string }
 
-func (s *Service) fileGroup(group []*fileReq) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if len(group) == 1 {
-		r := group[0]
-		a, err := s.fileOne(ctx, r.who, r.key, r.it)
-		r.done <- fileRes{a, err}
-		return
-	}
+// fileGroup files a group of claims in one transaction and answers each
+// request, in the group's order.
+func (s *Service) fileGroup(ctx context.Context, group []*fileReq) ([]fileRes, error) {
 	// The first request of each idempotency key leads; a later one with the
 	// same key waits for the leader's answer, as it would have alone.
 	leaders := map[idemKey]*fileReq{}
@@ -111,43 +72,40 @@ func (s *Service) fileGroup(group []*fileReq) {
 		return err
 	})
 	if err != nil {
-		results = map[*fileReq]fileRes{}
-		for _, r := range order {
-			a, err := s.fileOne(ctx, r.who, r.key, r.it)
-			results[r] = fileRes{a, err}
-		}
-	} else {
-		for _, r := range order {
-			res := results[r]
-			if res.err == nil && !res.answer.Replayed {
-				s.metrics.stored([]*item{r.it})
-			}
-			// The external_ref was taken by a claim another group committed
-			// after this group read the stored keys: if that claim was filed
-			// under this request's own key, this is a retry and replays.
-			if apperr.KindOf(res.err) == apperr.ErrDuplicateExternalRef {
-				if a, err := s.replay(ctx, r.who.Org, r.key, r.it.in.hash); err != nil || a != nil {
-					results[r] = fileRes{deref(a), err}
-				}
-			}
-		}
+		return nil, err // the committer files each request alone
 	}
 	for _, r := range order {
-		r.done <- results[r]
+		res := results[r]
+		if res.Err == nil && !res.Value.Replayed {
+			s.metrics.stored([]*item{r.it})
+		}
+		// The external_ref was taken by a claim another group committed
+		// after this group read the stored keys: if that claim was filed
+		// under this request's own key, this is a retry and replays.
+		if apperr.KindOf(res.Err) == apperr.ErrDuplicateExternalRef {
+			if a, err := s.replay(ctx, r.who.Org, r.key, r.it.in.hash); err != nil || a != nil {
+				results[r] = fileRes{Value: deref(a), Err: err}
+			}
+		}
 	}
 	for _, f := range followers {
 		l := leaders[idemKey{f.who.Org, f.key}]
 		res := results[l]
 		switch {
-		case res.err != nil:
+		case res.Err != nil:
 			a, err := s.fileOne(ctx, f.who, f.key, f.it)
-			f.done <- fileRes{a, err}
+			results[f] = fileRes{Value: a, Err: err}
 		case l.it.in.hash == f.it.in.hash:
-			f.done <- fileRes{answer: Answer{Status: res.answer.Status, Body: res.answer.Body, Replayed: true}}
+			results[f] = fileRes{Value: Answer{Status: res.Value.Status, Body: res.Value.Body, Replayed: true}}
 		default:
-			f.done <- fileRes{err: apperr.New(apperr.ErrIdempotencyReused, "Idempotency-Key %q was used with a different body", f.key)}
+			results[f] = fileRes{Err: apperr.New(apperr.ErrIdempotencyReused, "Idempotency-Key %q was used with a different body", f.key)}
 		}
 	}
+	out := make([]fileRes, len(group))
+	for i, r := range group {
+		out[i] = results[r]
+	}
+	return out, nil
 }
 
 // fileLeaders is the body of a group's transaction.
@@ -155,17 +113,12 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 	results := make(map[*fileReq]fileRes, len(leaders))
 
 	// Keys answered already (a retry that raced past Submit's check).
-	q := tx.WithContext(ctx).Model(&idemRecord{})
-	cond := tx.Session(&gorm.Session{NewDB: true})
+	keysOf := make([]idemKey, len(leaders))
 	for i, r := range leaders {
-		if i == 0 {
-			cond = cond.Where("org = ? AND idem_key = ?", r.who.Org, r.key)
-		} else {
-			cond = cond.Or("org = ? AND idem_key = ?", r.who.Org, r.key)
-		}
+		keysOf[i] = idemKey{r.who.Org, r.key}
 	}
-	var stored []idemRecord
-	if err := q.Where(cond).Find(&stored).Error; err != nil {
+	stored, err := storedAnswers(ctx, tx, keysOf)
+	if err != nil {
 		return nil, err
 	}
 	answered := make(map[idemKey]idemRecord, len(stored))
@@ -176,9 +129,9 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 	for _, r := range leaders {
 		if st, ok := answered[idemKey{r.who.Org, r.key}]; ok {
 			if st.RequestHash == r.it.in.hash {
-				results[r] = fileRes{answer: Answer{Status: st.StatusCode, Body: []byte(st.Response), Replayed: true}}
+				results[r] = fileRes{Value: Answer{Status: st.StatusCode, Body: []byte(st.Response), Replayed: true}}
 			} else {
-				results[r] = fileRes{err: apperr.New(apperr.ErrIdempotencyReused, "Idempotency-Key %q was used with a different body", r.key).
+				results[r] = fileRes{Err: apperr.New(apperr.ErrIdempotencyReused, "Idempotency-Key %q was used with a different body", r.key).
 					WithDetails(map[string]any{"claim_id": st.ClaimID})}
 			}
 			continue
@@ -208,17 +161,17 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 			it := r.it
 			switch {
 			case it.err != nil:
-				results[r] = fileRes{err: it.err}
+				results[r] = fileRes{Err: it.err}
 			case it.replayed:
 				// The same claim under another key: the external_ref is taken.
-				results[r] = fileRes{err: apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", it.in.ExternalRef, it.rec.ID).
+				results[r] = fileRes{Err: apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", it.in.ExternalRef, it.rec.ID).
 					WithDetails(map[string]any{"claim_id": it.rec.ID})}
 			default:
 				view, err := json.Marshal(it.rec.view(nil))
 				if err != nil {
 					return nil, err
 				}
-				results[r] = fileRes{answer: Answer{Status: http.StatusCreated, Body: view}}
+				results[r] = fileRes{Value: Answer{Status: http.StatusCreated, Body: view}}
 				keys = append(keys, idemRecord{Org: org, IdemKey: r.key, RequestHash: it.in.hash, ClaimID: it.rec.ID,
 					StatusCode: http.StatusCreated, Response: string(view), CreatedAt: now.UnixMilli()})
 				records = append(records, audit.NewRecord(now, r.who, "claim.submit", it.rec.ID, it.rec.Status))
@@ -226,10 +179,10 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 		}
 	}
 	if len(keys) > 0 {
-		if err := tx.Create(&keys).Error; err != nil {
+		if err := insertAnswers(ctx, tx, keys); err != nil {
 			return nil, err
 		}
-		if err := tx.Create(&records).Error; err != nil {
+		if err := audit.WriteAll(ctx, tx, records); err != nil {
 			return nil, err
 		}
 	}

@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 func TestIdempotencyKeys(t *testing.T) {
@@ -21,14 +21,14 @@ func TestIdempotencyKeys(t *testing.T) {
 		body := fpbIllness(p, "BILL-IDEM-1", "12000.00")
 
 		first := e.submit(t, "insurer", "key-1", body)
-		apptest.RequireStatus(t, first, http.StatusCreated)
+		servertest.RequireStatus(t, first, http.StatusCreated)
 		require.Empty(t, first.Header.Get("Idempotent-Replayed"))
 		var c claimView
 		first.JSON(t, &c)
 
 		t.Run("same key and body replays the first answer", func(t *testing.T) {
 			again := e.submit(t, "insurer", "key-1", body)
-			apptest.RequireStatus(t, again, http.StatusCreated)
+			servertest.RequireStatus(t, again, http.StatusCreated)
 			require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
 			require.JSONEq(t, string(first.Body), string(again.Body))
 			require.Equal(t, first.Body, again.Body, "byte for byte")
@@ -38,36 +38,36 @@ func TestIdempotencyKeys(t *testing.T) {
 			pretty := mustJSON(t, body)
 			spaced := append([]byte(" \n"), pretty...)
 			again := e.submit(t, "insurer", "key-1", spaced)
-			apptest.RequireStatus(t, again, http.StatusCreated)
+			servertest.RequireStatus(t, again, http.StatusCreated)
 			require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
 		})
 
 		t.Run("same key with another body is refused", func(t *testing.T) {
 			r := e.submit(t, "insurer", "key-1", body.fact("self_pay", "12000.01"))
-			apptest.RequireError(t, r, http.StatusConflict, "idempotency_key_reused")
+			servertest.RequireError(t, r, http.StatusConflict, "idempotency_key_reused")
 		})
 
 		t.Run("missing key is a bad request", func(t *testing.T) {
 			r := e.h.Post(t, "insurer", "/api/v1/claims", fpbIllness(p, "BILL-IDEM-2", "100.00"))
-			apptest.RequireError(t, r, http.StatusBadRequest, "bad_request")
+			servertest.RequireError(t, r, http.StatusBadRequest, "bad_request")
 			for _, key := range []string{" ", "has space", strings.Repeat("k", 129), "ключ"} {
 				r = e.submit(t, "insurer", key, fpbIllness(p, "BILL-IDEM-2", "100.00"))
-				apptest.RequireError(t, r, http.StatusBadRequest, "bad_request")
+				servertest.RequireError(t, r, http.StatusBadRequest, "bad_request")
 			}
 		})
 
 		t.Run("a new key with a used external_ref points at the claim", func(t *testing.T) {
 			r := e.submit(t, "insurer", "key-2", body)
-			er := apptest.RequireError(t, r, http.StatusConflict, "duplicate_external_ref")
+			er := servertest.RequireError(t, r, http.StatusConflict, "duplicate_external_ref")
 			require.Equal(t, c.ID, er.Error.Details["claim_id"])
 			r = e.submit(t, "insurer", "key-3", body.fact("self_pay", "50.00"))
-			er = apptest.RequireError(t, r, http.StatusConflict, "duplicate_external_ref")
+			er = servertest.RequireError(t, r, http.StatusConflict, "duplicate_external_ref")
 			require.Equal(t, c.ID, er.Error.Details["claim_id"])
 		})
 
 		t.Run("keys and external refs are per org", func(t *testing.T) {
 			other := e.submit(t, "insurer2", "key-1", body)
-			apptest.RequireStatus(t, other, http.StatusCreated)
+			servertest.RequireStatus(t, other, http.StatusCreated)
 			require.Empty(t, other.Header.Get("Idempotent-Replayed"))
 			var oc claimView
 			other.JSON(t, &oc)

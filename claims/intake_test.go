@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // raw is a body sent byte for byte.
@@ -33,7 +33,7 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 		zfbPerson := e.register(t, person{ID: residentID(501), Household: "HH-INTAKE-Z", Residency: []string{"hukou"}})
 		coop := e.register(t, person{ID: cooperativeUSCC(500), Categories: []string{"agri_operator"}})
 		e.createPlan(t, map[string]any{"code": "ZFB-2026-OLD", "programme": "ZFB"})
-		apptest.RequireStatus(t, e.h.Post(t, "admin", "/api/v1/plans/ZFB-2026-OLD/close", nil), http.StatusOK)
+		servertest.RequireStatus(t, e.h.Post(t, "admin", "/api/v1/plans/ZFB-2026-OLD/close", nil), http.StatusOK)
 
 		fpb := fpbIllness(fpbPerson, "BILL-INTAKE", "12000.00")
 		zkb := zkbClaim(fpbPerson, "BILL-INTAKE-ZKB", "inpatient", "50000.00", "48000.00", "30000.00", "6000.00", "4000.00")
@@ -167,11 +167,11 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 				if r, ok := tc.body.(raw); ok {
 					body = []byte(r)
 				}
-				r := e.h.Do(t, apptest.Request{
+				r := e.h.Do(t, servertest.Request{
 					Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
 					Header: map[string]string{"Idempotency-Key": unique("intake")},
 				})
-				er := apptest.RequireError(t, r, tc.status, tc.code)
+				er := servertest.RequireError(t, r, tc.status, tc.code)
 				if tc.field != "" {
 					require.Contains(t, er.FieldNames(), tc.field, "body: %s", r.Body)
 				}
@@ -185,20 +185,20 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 		t.Run("every bad field is named at once", func(t *testing.T) {
 			body := fpb.with("external_ref", "").with("beneficiary_id", badCheck).with("event_date", "2026-13-01").
 				fact("self_pay", "-1").fact("bill_ref", "").with("evidence", ev(with("sha256", "x")))
-			er := apptest.RequireError(t, e.submit(t, "insurer", unique("k"), body), 422, "validation_failed")
+			er := servertest.RequireError(t, e.submit(t, "insurer", unique("k"), body), 422, "validation_failed")
 			require.ElementsMatch(t, []string{"external_ref", "beneficiary_id", "event_date", "facts.self_pay", "facts.bill_ref", "evidence[0].sha256"}, er.FieldNames())
 		})
 
 		t.Run("nesting inside the limit is a 422 on facts", func(t *testing.T) {
-			er := apptest.RequireError(t, e.submit(t, "insurer", unique("k"), []byte(nested(fpb, 5000))), 422, "validation_failed")
+			er := servertest.RequireError(t, e.submit(t, "insurer", unique("k"), []byte(nested(fpb, 5000))), 422, "validation_failed")
 			require.Contains(t, er.FieldNames(), "facts")
 		})
 
 		t.Run("the future is judged in China time", func(t *testing.T) {
-			t.Cleanup(func() { e.h.Clock.Set(apptest.Start) })
+			t.Cleanup(func() { e.h.Clock.Set(servertest.Start) })
 			body := fpb.with("event_date", "2026-06-16")
 			e.h.Clock.Set(time.Date(2026, 6, 15, 15, 59, 0, 0, time.UTC)) // 23:59 on the 15th in China
-			er := apptest.RequireError(t, e.submit(t, "insurer", unique("k"), body.with("external_ref", unique("tz"))), 422, "validation_failed")
+			er := servertest.RequireError(t, e.submit(t, "insurer", unique("k"), body.with("external_ref", unique("tz"))), 422, "validation_failed")
 			require.Equal(t, []string{"event_date"}, er.FieldNames())
 			e.h.Clock.Set(time.Date(2026, 6, 15, 16, 1, 0, 0, time.UTC)) // 00:01 on the 16th in China, still the 15th in UTC
 			require.Equal(t, "2026-06-16", e.file(t, body.with("external_ref", unique("tz"))).EventDate)
@@ -206,9 +206,9 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 
 		t.Run("only insurers submit", func(t *testing.T) {
 			for _, role := range []string{"finance", "auditor", "admin"} {
-				apptest.RequireError(t, e.submit(t, role, unique("k"), fpb), 403, "forbidden")
+				servertest.RequireError(t, e.submit(t, role, unique("k"), fpb), 403, "forbidden")
 			}
-			apptest.RequireError(t, e.submit(t, "", unique("k"), fpb), 401, "unauthorized")
+			servertest.RequireError(t, e.submit(t, "", unique("k"), fpb), 401, "unauthorized")
 		})
 
 		t.Run("hostile text that is valid is stored verbatim", func(t *testing.T) {
@@ -237,13 +237,13 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 				items[1] = map[string]any{"kind": "invoice", "sha256": sha("i"), "uri": "oss://" + strings.Repeat(tc.char, 506)}
 				r := e.submit(t, "insurer", unique("k"), fpb.with("external_ref", unique("big")).with("evidence", items))
 				if tc.status == http.StatusCreated {
-					apptest.RequireStatus(t, r, http.StatusCreated)
+					servertest.RequireStatus(t, r, http.StatusCreated)
 					var c claimView
 					r.JSON(t, &c)
 					require.Len(t, e.get(t, "auditor", c.ID).Evidence, 50)
 					continue
 				}
-				er := apptest.RequireError(t, r, tc.status, "validation_failed")
+				er := servertest.RequireError(t, r, tc.status, "validation_failed")
 				require.Equal(t, []string{"evidence"}, er.FieldNames())
 			}
 		})

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"huimin/internal/apperr"
 	"huimin/internal/civil"
@@ -83,8 +82,8 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 	}
 
 	// Existing claims of these external refs.
-	var existing []record
-	if err := tx.Where("org = ? AND external_ref IN ?", org, refs).Find(&existing).Error; err != nil {
+	existing, err := claimsByRef(ctx, tx, org, refs)
+	if err != nil {
 		return err
 	}
 	byRef := make(map[string]*record, len(existing))
@@ -107,7 +106,7 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 	}
 	slices.Sort(households)
 	households = slices.Compact(households)
-	if err := lockHouseholds(tx, households); err != nil {
+	if err := lockHouseholds(ctx, tx, households); err != nil {
 		return err
 	}
 	history, err := loadHistory(ctx, tx, households)
@@ -138,56 +137,11 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 		}
 	}
 	if len(created) > 0 {
-		if err := tx.CreateInBatches(created, 200).Error; err != nil {
+		if err := insertClaims(ctx, tx, created); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// loadHistory reads the counted claims of households, by household.
-// Everything a claim is compared with (its duplicates, the incident, the cap
-// subject, the offsets) is in its own household, so each claim looks only at
-// its household's history, not at the whole chunk's. The rows are scanned
-// by hand: a batch reads thousands, and GORM's reflection costs more than
-// the query.
-func loadHistory(ctx context.Context, tx *gorm.DB, households []string) (map[string][]past, error) {
-	rows, err := tx.WithContext(ctx).Model(&record{}).
-		Select("plan_code, programme, beneficiary_id, household_id, cap_subject, event_date, cause, reference, service_type, base, fact_base, payable").
-		Where("household_id IN ? AND counted = ?", households, true).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	history := make(map[string][]past, len(households))
-	for rows.Next() {
-		var p past
-		if err := rows.Scan(&p.PlanCode, &p.Programme, &p.BeneficiaryID, &p.HouseholdID, &p.CapSubject, &p.EventDate,
-			&p.Cause, &p.Reference, &p.ServiceType, &p.Base, &p.FactBase, &p.Payable); err != nil {
-			return nil, err
-		}
-		history[p.HouseholdID] = append(history[p.HouseholdID], p)
-	}
-	return history, rows.Err()
-}
-
-// lockHouseholds takes the households' cap locks in sorted order (so two
-// transactions never wait on each other in a cycle). The lock rows are
-// created on first use.
-func lockHouseholds(tx *gorm.DB, households []string) error {
-	rows := make([]capSubject, len(households))
-	for i, h := range households {
-		rows[i] = capSubject{CapSubject: h, Claims: 1}
-	}
-	// One statement both creates the lock rows and locks them: an upsert
-	// that changes the row (claims = claims + 1) takes its exclusive lock,
-	// held to commit, row by row in the sorted order given. A separate
-	// SELECT ... FOR UPDATE after an insert deadlocked against concurrent
-	// chunks; this cannot, and it saves a round trip.
-	return tx.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "plan_code"}, {Name: "cap_subject"}},
-		DoUpdates: clause.Assignments(map[string]any{"claims": gorm.Expr("claims + 1")}),
-	}).Create(&rows).Error
 }
 
 // programmes are the four programmes by code, built once:
@@ -204,22 +158,6 @@ var programmes = sync.OnceValue(func() map[string]policies.Programme {
 // programme returns the programme of code (the zero Programme when unknown;
 // plans are validated, so that does not happen).
 func programme(code string) policies.Programme { return programmes()[code] }
-
-// capSubject is a cap-subject lock row; households lock under plan_code "".
-type capSubject struct {
-	PlanCode   string `gorm:"primaryKey"`
-	CapSubject string `gorm:"primaryKey"`
-	Claims     int
-}
-
-func (capSubject) TableName() string { return "cap_subjects" }
-
-func householdOf(people map[string]policies.Beneficiary, id string) string {
-	if b, ok := people[id]; ok {
-		return b.CapHousehold()
-	}
-	return selfHousehold + id
-}
 
 // decide checks eligibility in DESIGN §6's order, recording every failing
 // reason, and assesses the claims that pass. history holds the counted claims
@@ -359,4 +297,11 @@ func planFor(ctx context.Context, plans *policies.Plans, cache map[string]polici
 	}
 	cache[code] = p
 	return p, nil
+}
+
+func householdOf(people map[string]policies.Beneficiary, id string) string {
+	if b, ok := people[id]; ok {
+		return b.CapHousehold()
+	}
+	return selfHousehold + id
 }

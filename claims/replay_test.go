@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // A retry is answered as the first request was, even when the request
@@ -19,15 +19,15 @@ func TestReplayAfterThePlanClosed(t *testing.T) {
 		p := e.register(t, person{ID: residentID(230), Household: "HH-REPLAY", Categories: []string{"marginal_at_risk"}})
 		body := fpbIllness(p, "BILL-REPLAY-1", "12000.00")
 		first := e.submit(t, "insurer", "key-replay", body)
-		apptest.RequireStatus(t, first, http.StatusCreated)
+		servertest.RequireStatus(t, first, http.StatusCreated)
 
-		apptest.RequireStatus(t, e.h.Post(t, "admin", "/api/v1/plans/FPB-2026/close", nil), http.StatusOK)
+		servertest.RequireStatus(t, e.h.Post(t, "admin", "/api/v1/plans/FPB-2026/close", nil), http.StatusOK)
 		again := e.submit(t, "insurer", "key-replay", body)
-		apptest.RequireStatus(t, again, http.StatusCreated)
+		servertest.RequireStatus(t, again, http.StatusCreated)
 		require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
 		require.Equal(t, first.Body, again.Body)
 
 		// A new key for a new claim is refused: the plan takes no claims.
-		apptest.RequireError(t, e.submit(t, "insurer", "key-replay-2", fpbIllness(p, "BILL-REPLAY-2", "100.00")), http.StatusConflict, "plan_closed")
+		servertest.RequireError(t, e.submit(t, "insurer", "key-replay-2", fpbIllness(p, "BILL-REPLAY-2", "100.00")), http.StatusConflict, "plan_closed")
 	})
 }

@@ -20,7 +20,7 @@ import (
 	"huimin/internal/audit"
 	"huimin/internal/civil"
 	"huimin/internal/db"
-	"huimin/internal/ids"
+	"huimin/internal/groupcommit"
 	"huimin/policies"
 )
 
@@ -31,15 +31,19 @@ type Service struct {
 	metrics *metrics
 	plans   *policies.Plans
 
-	filings    chan *fileReq
-	startFiler sync.Once
+	filings *groupcommit.Committer[*fileReq, Answer]
 }
 
 // New returns the claims service, which reads plans through plans;
 // metrics register on reg.
 func New(d *db.DB, now func() time.Time, reg prometheus.Registerer, plans *policies.Plans) *Service {
-	return &Service{db: d, now: now, metrics: newMetrics(reg), plans: plans}
+	s := &Service{db: d, now: now, metrics: newMetrics(reg), plans: plans}
+	s.filings = groupcommit.New(groupcommit.Config{Workers: 4, MaxGroup: 64, Timeout: 30 * time.Second}, s.fileGroup, s.fileAlone)
+	return s
 }
+
+// Close stops the claim filing workers.
+func (s *Service) Close() { s.filings.Close() }
 
 type metrics struct {
 	claims     *prometheus.CounterVec
@@ -70,26 +74,6 @@ func (m *metrics) stored(items []*item) {
 			m.claims.WithLabelValues(it.rec.PlanCode, it.rec.Status).Inc()
 		}
 	}
-}
-
-// idemRecord remembers the answer given to an idempotency key.
-type idemRecord struct {
-	Org         string `gorm:"primaryKey"`
-	IdemKey     string `gorm:"primaryKey"`
-	RequestHash string
-	ClaimID     string
-	StatusCode  int
-	Response    string
-	CreatedAt   int64 `gorm:"autoCreateTime:false"`
-}
-
-func (idemRecord) TableName() string { return "idempotency_keys" }
-
-// Answer is a stored or fresh answer to a claim submission.
-type Answer struct {
-	Status   int
-	Body     []byte
-	Replayed bool
 }
 
 // Submit files one claim under an idempotency key scoped to the insurer's
@@ -153,8 +137,8 @@ func (s *Service) fileOne(ctx context.Context, who audit.Who, key string, it *it
 			return err
 		}
 		answer = Answer{Status: http.StatusCreated, Body: view}
-		if err := tx.Create(&idemRecord{Org: who.Org, IdemKey: key, RequestHash: hash, ClaimID: it.rec.ID,
-			StatusCode: answer.Status, Response: string(view), CreatedAt: now.UnixMilli()}).Error; err != nil {
+		if err := insertAnswers(ctx, tx, []idemRecord{{Org: who.Org, IdemKey: key, RequestHash: hash, ClaimID: it.rec.ID,
+			StatusCode: answer.Status, Response: string(view), CreatedAt: now.UnixMilli()}}); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx, now, who, "claim.submit", it.rec.ID, it.rec.Status)
@@ -169,10 +153,9 @@ func (s *Service) fileOne(ctx context.Context, who audit.Who, key string, it *it
 		}
 	}
 	if db.IsDuplicate(err) {
-		var prev record
-		if s.db.WithContext(ctx).Select("id").Where("org = ? AND external_ref = ?", who.Org, in.ExternalRef).Take(&prev).Error == nil {
-			return Answer{}, apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", in.ExternalRef, prev.ID).
-				WithDetails(map[string]any{"claim_id": prev.ID})
+		if prev, err := claimIDByRef(ctx, s.db.DB, who.Org, in.ExternalRef); err == nil {
+			return Answer{}, apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", in.ExternalRef, prev).
+				WithDetails(map[string]any{"claim_id": prev})
 		}
 	}
 	if err != nil {
@@ -192,12 +175,8 @@ func deref(a *Answer) Answer {
 // replay returns the stored answer of (org, key), 409 when the key was used
 // with another body, or nil when the key is new.
 func (s *Service) replay(ctx context.Context, org, key, hash string) (*Answer, error) {
-	var r idemRecord
-	err := s.db.WithContext(ctx).Where("org = ? AND idem_key = ?", org, key).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	r, found, err := storedAnswer(ctx, s.db.DB, org, key)
+	if err != nil || !found {
 		return nil, db.Translate(err)
 	}
 	if r.RequestHash != hash {
@@ -406,7 +385,7 @@ func envelopeOf(err error) *EnvelopeError {
 // Get returns a claim; an insurer sees only its own org's claims (another
 // org's claim is not found).
 func (s *Service) Get(ctx context.Context, org, id string) (View, error) {
-	rec, err := s.load(ctx, s.db.DB, org, id, false)
+	rec, err := loadClaim(ctx, s.db.DB, org, id, false)
 	if err != nil {
 		return View{}, db.Translate(err)
 	}
@@ -415,37 +394,6 @@ func (s *Service) Get(ctx context.Context, org, id string) (View, error) {
 		return View{}, db.Translate(err)
 	}
 	return rec.view(approvals[id]), nil
-}
-
-func (s *Service) load(ctx context.Context, tx *gorm.DB, org, id string, lock bool) (record, error) {
-	var rec record
-	q := tx.WithContext(ctx).Where("id = ?", id)
-	if org != "" {
-		q = q.Where("org = ?", org)
-	}
-	if lock {
-		q = q.Clauses(lockingUpdate)
-	}
-	err := q.Take(&rec).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return rec, apperr.New(apperr.ErrNotFound, "no claim %s", id)
-	}
-	return rec, err
-}
-
-func loadApprovals(ctx context.Context, tx *gorm.DB, claimIDs []string) (map[string][]Approval, error) {
-	var rows []struct {
-		ClaimID, Actor string
-		At             int64
-	}
-	if err := tx.WithContext(ctx).Table("claim_approvals").Where("claim_id IN ?", claimIDs).Order("at, actor").Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := map[string][]Approval{}
-	for _, r := range rows {
-		out[r.ClaimID] = append(out[r.ClaimID], Approval{Actor: r.Actor, At: timestamp(r.At)})
-	}
-	return out, nil
 }
 
 // Filter narrows a claim list (DESIGN §11). From and To bound the submission
@@ -461,25 +409,8 @@ type Filter struct {
 // so the keyset (id < cursor) stays correct while claims are inserted: new
 // claims appear before the first page, never inside a later one.
 func (s *Service) List(ctx context.Context, f Filter) ([]View, error) {
-	q := s.db.WithContext(ctx).Order("id DESC").Limit(f.Limit)
-	for col, v := range map[string]string{"org": f.Org, "plan_code": f.Plan, "status": f.Status, "county_code": f.CountyCode, "beneficiary_id": f.BeneficiaryID} {
-		if v != "" {
-			q = q.Where(col+" = ?", v)
-		}
-	}
-	// Claim ids are ULIDs of the submission instant, so a date range is an
-	// id range on the primary key.
-	if f.From != "" {
-		q = q.Where("id >= ?", ids.Floor(f.From.Time()))
-	}
-	if f.To != "" {
-		q = q.Where("id < ?", ids.Floor(f.To.AddDays(1).Time()))
-	}
-	if f.Before != "" {
-		q = q.Where("id < ?", f.Before)
-	}
-	var recs []record
-	if err := q.Find(&recs).Error; err != nil {
+	recs, err := listClaims(ctx, s.db.DB, f)
+	if err != nil {
 		return nil, db.Translate(err)
 	}
 	claimIDs := make([]string, len(recs))
@@ -507,14 +438,14 @@ func (s *Service) Withdraw(ctx context.Context, who audit.Who, id string) (View,
 	var rec record
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if rec, err = s.load(ctx, tx, who.Org, id, true); err != nil {
+		if rec, err = loadClaim(ctx, tx, who.Org, id, true); err != nil {
 			return err
 		}
 		if rec.Status != Assessed {
 			return apperr.New(apperr.ErrInvalidState, "claim %s is %s; only assessed claims can be withdrawn", id, rec.Status)
 		}
 		rec.Status, rec.Counted, rec.UpdatedAt = Withdrawn, false, now.UnixMilli()
-		if err := tx.Model(&record{}).Where("id = ?", id).Updates(map[string]any{"status": Withdrawn, "counted": false, "updated_at": rec.UpdatedAt}).Error; err != nil {
+		if err := saveStatus(ctx, tx, id, Withdrawn, now); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx, now, who, "claim.withdraw", id, Withdrawn)

@@ -15,21 +15,21 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/policies"
+	"huimin/server/servertest"
 )
 
 // env is one application under test with the helpers the claim tests share:
 // registry entries, claim bodies and submissions through the real router.
 type env struct {
-	h *apptest.Harness
+	h *servertest.Harness
 	d *db.DB
 }
 
 func newEnv(t testing.TB, d *db.DB) *env {
 	t.Helper()
-	return &env{h: apptest.New(t, d), d: d}
+	return &env{h: servertest.New(t, d), d: d}
 }
 
 // claimView is a claim as the API answers it (DESIGN §11).
@@ -232,9 +232,9 @@ func cybPremium(beneficiary, industry, premium string, county bool) claim {
 
 // submit posts body (any JSON value, string or []byte) as token with
 // Idempotency-Key key.
-func (e *env) submit(t testing.TB, token, key string, body any) *apptest.Response {
+func (e *env) submit(t testing.TB, token, key string, body any) *servertest.Response {
 	t.Helper()
-	return e.h.Do(t, apptest.Request{
+	return e.h.Do(t, servertest.Request{
 		Method: http.MethodPost, Path: "/api/v1/claims", Token: token, Body: body,
 		Header: map[string]string{"Idempotency-Key": key},
 	})
@@ -249,7 +249,7 @@ func (e *env) file(t testing.TB, body claim) claimView {
 func (e *env) fileAs(t testing.TB, token string, body claim) claimView {
 	t.Helper()
 	r := e.submit(t, token, unique("key"), body)
-	apptest.RequireStatus(t, r, http.StatusCreated)
+	servertest.RequireStatus(t, r, http.StatusCreated)
 	var c claimView
 	r.JSON(t, &c)
 	require.NotEmpty(t, c.ID)
@@ -260,7 +260,7 @@ func (e *env) fileAs(t testing.TB, token string, body claim) claimView {
 func (e *env) get(t testing.TB, token, id string) claimView {
 	t.Helper()
 	r := e.h.Get(t, token, "/api/v1/claims/"+id)
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var c claimView
 	r.JSON(t, &c)
 	return c
@@ -280,7 +280,7 @@ func (e *env) createPlan(t testing.TB, body map[string]any) {
 	base := map[string]any{"name": "test plan", "coverage_start": "2026-01-01", "coverage_end": "2026-12-31", "budget": "1000000.00"}
 	maps.Copy(base, body)
 	r := e.h.Post(t, "admin", "/api/v1/plans", base)
-	apptest.RequireStatus(t, r, http.StatusCreated)
+	servertest.RequireStatus(t, r, http.StatusCreated)
 }
 
 // rawResponse is an answer taken outside the test goroutine.

@@ -20,9 +20,9 @@ import (
 	"huimin/internal/apperr"
 	"huimin/internal/audit"
 	"huimin/internal/db"
-	"huimin/internal/ledger"
+	"huimin/internal/groupcommit"
 	"huimin/internal/money"
-	"huimin/internal/web"
+	"huimin/ledger"
 	"huimin/policies"
 )
 
@@ -32,82 +32,19 @@ type Service struct {
 	now   func() time.Time
 	terms sync.Map // plan code → terms
 
-	approvals     chan *approveReq
-	startApprover sync.Once
+	approvals *groupcommit.Committer[approveReq, claims.View]
 }
 
 // New returns the payouts service.
-func New(d *db.DB, now func() time.Time) *Service { return &Service{db: d, now: now} }
-
-// approveOne records one finance actor's approval in its own transaction,
-// with the same rules as Approve: the path Approve falls back to when a
-// group transaction fails.
-func (s *Service) approveOne(ctx context.Context, who audit.Who, id string) (claims.View, error) {
-	now := s.now()
-	var view claims.View
-	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		c, err := claims.Lock(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.Status != claims.Assessed {
-			return invalidState(c.State, "approved")
-		}
-		terms, err := s.termsOf(ctx, tx, c.Plan)
-		if err != nil {
-			return err
-		}
-		needed := 1
-		if c.Payable >= terms.dualThreshold {
-			needed = 2
-		}
-		var approvals []claims.Approval
-		if needed > 1 {
-			// Only a dual approval has earlier approvals to look at.
-			if approvals, err = claims.Approvals(ctx, tx, id); err != nil {
-				return err
-			}
-			for _, a := range approvals {
-				if a.Actor == who.Actor {
-					return apperr.New(apperr.ErrSameApprover, "%s already approved claim %s; a second finance actor must approve", who.Actor, id)
-				}
-			}
-		}
-		if err := claims.AddApproval(ctx, tx, id, who.Actor, now); err != nil {
-			return err
-		}
-		approvals = append(approvals, claims.Approval{Actor: who.Actor, At: web.Timestamp(now.UnixMilli())})
-		outcome := "first_approval"
-		final := len(approvals) >= needed
-		if final {
-			outcome = claims.Approved
-			c.Status = claims.Approved
-			if terms.policy == policies.FirstCome {
-				c.Reserved, c.ReservedAmount = true, c.Payable
-			}
-			if err := claims.SaveState(ctx, tx, c.State, now); err != nil {
-				return err
-			}
-		}
-		if err := audit.Write(ctx, tx, now, who, "claim.approve", id, outcome); err != nil {
-			return err
-		}
-		view = c.View(approvals, now)
-		// The reservation goes last: the plan's budget row is the one hot
-		// row, and it stays locked from here to commit, so everything else
-		// is done before it is taken.
-		if final && terms.policy == policies.FirstCome {
-			if _, _, err := ledger.Append(ctx, tx, c.Plan, who.Actor, now, move(ledger.Reserve, c.State, c.Payable)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.auditRefusal(ctx, who, "claim.approve", id, err)
-	}
-	return view, err
+func New(d *db.DB, now func() time.Time) *Service {
+	s := &Service{db: d, now: now}
+	s.approvals = groupcommit.New(groupcommit.Config{Workers: 4, MaxGroup: 128, Timeout: 30 * time.Second},
+		s.approveGroup, s.approveAlone)
+	return s
 }
+
+// Close stops the approval workers.
+func (s *Service) Close() { s.approvals.Close() }
 
 // terms are the parts of a plan that approval needs. They are fixed when the
 // plan is created (no endpoint changes them), so they are cached.
@@ -180,10 +117,11 @@ func (s *Service) finish(ctx context.Context, who audit.Who, id, action, note st
 	now := s.now()
 	var view claims.View
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		st, err := claims.LockState(ctx, tx, id)
+		locked, err := claims.LockStates(ctx, tx, []string{id})
 		if err != nil {
 			return err
 		}
+		st := locked[0]
 		if err := change(tx, &st, now); err != nil {
 			return err
 		}
@@ -258,9 +196,8 @@ func (s *Service) Settle(ctx context.Context, who audit.Who, code string) (Settl
 		if err != nil {
 			return err
 		}
-		var ids []string
-		if err := tx.Table("claims").Where("plan_code = ? AND status = ? AND reserved = ?", code, claims.Approved, false).
-			Order("id").Pluck("id", &ids).Error; err != nil {
+		ids, err := claims.ApprovedUnreserved(ctx, tx, code)
+		if err != nil {
 			return err
 		}
 		var states []claims.State
@@ -307,14 +244,12 @@ func (s *Service) Settle(ctx context.Context, who audit.Who, code string) (Settl
 				return err
 			}
 		}
-		idx := b.Settlements + 1
-		if err := tx.Table("budgets").Where("plan_code = ?", code).Update("settlements", idx).Error; err != nil {
+		idx, err := ledger.NextSettlement(ctx, tx, code)
+		if err != nil {
 			return err
 		}
-		if err := tx.Table("settlements").Create(map[string]any{
-			"plan_code": code, "idx": idx, "claims": len(states), "total_payable": total,
-			"total_reserved": reserved, "actor": who.Actor, "at": now.UnixMilli(),
-		}).Error; err != nil {
+		if err := tx.Create(&settlementRecord{PlanCode: code, Idx: idx, Claims: len(states), TotalPayable: total,
+			TotalReserved: reserved, Actor: who.Actor, At: now.UnixMilli()}).Error; err != nil {
 			return err
 		}
 		out = Settlement{Plan: code, Index: idx, Claims: len(states), TotalPayable: money.Fen(total), TotalReserved: money.Fen(reserved)}
@@ -326,6 +261,19 @@ func (s *Service) Settle(ctx context.Context, who audit.Who, code string) (Settl
 	}
 	return out, err
 }
+
+// settlementRecord is a settlements row: one pro-rata settlement of a plan.
+type settlementRecord struct {
+	PlanCode      string `gorm:"primaryKey"`
+	Idx           int    `gorm:"primaryKey;autoIncrement:false"`
+	Claims        int
+	TotalPayable  int64
+	TotalReserved int64
+	Actor         string
+	At            int64
+}
+
+func (settlementRecord) TableName() string { return "settlements" }
 
 // share is floor(payable × available / total) in fen, computed exactly in
 // integers (the product can exceed int64), so no rounding of an intermediate

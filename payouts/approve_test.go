@@ -6,10 +6,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
-	"huimin/internal/ledger"
 	"huimin/internal/testdb"
+	"huimin/ledger"
+	"huimin/server/servertest"
 )
 
 // A claim's whole life over the API: submitted and assessed, approved by
@@ -42,7 +42,7 @@ func TestClaimLifeFromApprovalToPayment(t *testing.T) {
 		require.Equal(t, figures{"50000.00", "41000.00", "0.00", "9000.00", "0.00"}, e.budget(t, plan))
 
 		r := e.results(t, b.ID, paid(c.ID, "BOC-20260615-0001"))
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		r.JSON(t, &b)
 		require.Equal(t, "completed", b.Status)
 		require.Equal(t, "paid", b.Items[0].Status)
@@ -93,7 +93,7 @@ func TestDualApproval(t *testing.T) {
 				before := e.snapshot(t, plan)
 
 				r := e.approve(t, "finance", c.ID)
-				apptest.RequireStatus(t, r, http.StatusOK)
+				servertest.RequireStatus(t, r, http.StatusOK)
 				var first claimView
 				r.JSON(t, &first)
 				require.Equal(t, "assessed", first.Status)
@@ -105,12 +105,12 @@ func TestDualApproval(t *testing.T) {
 				require.Equal(t, before.Entries, after.Entries)
 				require.Equal(t, before.Approvals+1, after.Approvals)
 
-				apptest.RequireError(t, e.approve(t, "finance", c.ID), http.StatusConflict, "same_approver")
+				servertest.RequireError(t, e.approve(t, "finance", c.ID), http.StatusConflict, "same_approver")
 				require.Len(t, e.claim(t, c.ID).Approvals, 1, "the refused approval is not recorded")
 				require.Equal(t, after.Budget, e.snapshot(t, plan).Budget)
 
 				r = e.approve(t, "finance2", c.ID)
-				apptest.RequireStatus(t, r, http.StatusOK)
+				servertest.RequireStatus(t, r, http.StatusOK)
 				var second claimView
 				r.JSON(t, &second)
 				require.Equal(t, "approved", second.Status)
@@ -125,7 +125,7 @@ func TestDualApproval(t *testing.T) {
 				require.Equal(t, "fin-li", last.Actor, "the final approver reserves")
 				require.Equal(t, fenOf(t, scope), last.Amount)
 
-				apptest.RequireError(t, e.approve(t, "finance", c.ID), http.StatusConflict, "invalid_state")
+				servertest.RequireError(t, e.approve(t, "finance", c.ID), http.StatusConflict, "invalid_state")
 			})
 		}
 		e.requireSound(t, plan)
@@ -140,10 +140,10 @@ func TestApproveRefusesClaimsNotAssessed(t *testing.T) {
 		plan := e.createPlan(t, planOpts{budget: "50000.00"})
 
 		withdrawn := e.assessed(t, plan, "1000.00")
-		apptest.RequireStatus(t, e.h.Post(t, "insurer", "/api/v1/claims/"+withdrawn.ID+"/withdraw", nil), http.StatusOK)
+		servertest.RequireStatus(t, e.h.Post(t, "insurer", "/api/v1/claims/"+withdrawn.ID+"/withdraw", nil), http.StatusOK)
 
 		// A claim for someone the registry does not know is stored rejected.
-		r := e.h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer",
+		r := e.h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer",
 			Header: map[string]string{"Idempotency-Key": unique("key")},
 			Body: map[string]any{
 				"plan": plan, "external_ref": unique("picc-zkb"), "beneficiary_id": newPersonID(),
@@ -152,7 +152,7 @@ func TestApproveRefusesClaimsNotAssessed(t *testing.T) {
 					"policy_scope_cost": "100.00", "basic_insurance_paid": "0", "critical_illness_paid": "0", "medical_assistance_paid": "0"},
 				"evidence": []map[string]any{{"kind": "settlement_sheet", "sha256": sha("B1")}},
 			}})
-		apptest.RequireStatus(t, r, http.StatusCreated)
+		servertest.RequireStatus(t, r, http.StatusCreated)
 		var rejected claimView
 		r.JSON(t, &rejected)
 		require.Equal(t, "rejected", rejected.Status)
@@ -161,12 +161,12 @@ func TestApproveRefusesClaimsNotAssessed(t *testing.T) {
 		e.approved(t, approved.ID)
 
 		declined := e.assessed(t, plan, "1000.00")
-		apptest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+declined.ID+"/decline", map[string]any{"reason": "发票重复"}), http.StatusOK)
+		servertest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+declined.ID+"/decline", map[string]any{"reason": "发票重复"}), http.StatusOK)
 
 		paidClaim := e.assessed(t, plan, "1000.00")
 		e.approved(t, paidClaim.ID)
 		b := e.disbursed(t, plan, paidClaim.ID)
-		apptest.RequireStatus(t, e.results(t, b.ID, paid(paidClaim.ID, "BOC-1")), http.StatusOK)
+		servertest.RequireStatus(t, e.results(t, b.ID, paid(paidClaim.ID, "BOC-1")), http.StatusOK)
 
 		disbursed := e.assessed(t, plan, "1000.00")
 		e.approved(t, disbursed.ID)
@@ -184,12 +184,12 @@ func TestApproveRefusesClaimsNotAssessed(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := e.snapshot(t, plan)
-				apptest.RequireError(t, e.approve(t, "finance2", tc.id), http.StatusConflict, "invalid_state")
+				servertest.RequireError(t, e.approve(t, "finance2", tc.id), http.StatusConflict, "invalid_state")
 				require.Equal(t, before, e.snapshot(t, plan))
 				require.Equal(t, tc.status, e.claim(t, tc.id).Status)
 			})
 		}
-		apptest.RequireError(t, e.approve(t, "finance", "01JZZZZZZZZZZZZZZZZZZZZZZZ"), http.StatusNotFound, "not_found")
+		servertest.RequireError(t, e.approve(t, "finance", "01JZZZZZZZZZZZZZZZZZZZZZZZ"), http.StatusNotFound, "not_found")
 		e.requireSound(t, plan)
 	})
 }
@@ -204,23 +204,23 @@ func TestDeclineAndRevoke(t *testing.T) {
 		t.Run("decline needs a reason", func(t *testing.T) {
 			c := e.assessed(t, plan, "1000.00")
 			for _, body := range []map[string]any{{}, {"reason": ""}, {"reason": "   "}} {
-				er := apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/decline", body), http.StatusUnprocessableEntity, "validation_failed")
+				er := servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/decline", body), http.StatusUnprocessableEntity, "validation_failed")
 				require.Equal(t, []string{"reason"}, er.FieldNames())
 			}
 			require.Equal(t, "assessed", e.claim(t, c.ID).Status)
 
 			r := e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/decline", map[string]any{"reason": "住院记录与结算单不符"})
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			var v claimView
 			r.JSON(t, &v)
 			require.Equal(t, "declined", v.Status)
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/decline", map[string]any{"reason": "again"}), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/decline", map[string]any{"reason": "again"}), http.StatusConflict, "invalid_state")
 		})
 
 		t.Run("an approved claim cannot be declined, only revoked", func(t *testing.T) {
 			c := e.assessed(t, plan, "1000.00")
 			e.approved(t, c.ID)
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/decline", map[string]any{"reason": "x"}), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/decline", map[string]any{"reason": "x"}), http.StatusConflict, "invalid_state")
 		})
 
 		t.Run("revoke releases the reservation", func(t *testing.T) {
@@ -229,12 +229,12 @@ func TestDeclineAndRevoke(t *testing.T) {
 			e.approved(t, c.ID)
 			require.NotEqual(t, before, e.budget(t, plan))
 
-			er := apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{}), http.StatusUnprocessableEntity, "validation_failed")
+			er := servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{}), http.StatusUnprocessableEntity, "validation_failed")
 			require.Equal(t, []string{"reason"}, er.FieldNames())
 			require.Equal(t, "approved", e.claim(t, c.ID).Status)
 
 			r := e.h.Post(t, "finance2", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{"reason": "审批有误"})
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			var v claimView
 			r.JSON(t, &v)
 			require.Equal(t, "declined", v.Status)
@@ -249,16 +249,16 @@ func TestDeclineAndRevoke(t *testing.T) {
 			require.Equal(t, c.ID, last.ClaimID)
 			require.Equal(t, "fin-li", last.Actor)
 
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{"reason": "x"}), http.StatusConflict, "invalid_state")
-			apptest.RequireError(t, e.approve(t, "finance", c.ID), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{"reason": "x"}), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.approve(t, "finance", c.ID), http.StatusConflict, "invalid_state")
 		})
 
 		t.Run("only approved claims can be revoked", func(t *testing.T) {
 			c := e.assessed(t, plan, "1000.00")
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{"reason": "x"}), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{"reason": "x"}), http.StatusConflict, "invalid_state")
 			e.approved(t, c.ID)
 			e.disbursed(t, plan, c.ID)
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{"reason": "x"}), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/claims/"+c.ID+"/revoke", map[string]any{"reason": "x"}), http.StatusConflict, "invalid_state")
 		})
 		e.requireSound(t, plan)
 	})
@@ -276,7 +276,7 @@ func TestApprovalOverTheBudgetIsRefused(t *testing.T) {
 		e.approved(t, first.ID)
 
 		before := e.snapshot(t, plan)
-		apptest.RequireError(t, e.approve(t, "finance", over.ID), http.StatusConflict, "budget_exhausted")
+		servertest.RequireError(t, e.approve(t, "finance", over.ID), http.StatusConflict, "budget_exhausted")
 		require.Equal(t, before, e.snapshot(t, plan), "nothing changed")
 		c := e.claim(t, over.ID)
 		require.Equal(t, "assessed", c.Status)
@@ -289,10 +289,10 @@ func TestApprovalOverTheBudgetIsRefused(t *testing.T) {
 		// What is left is exactly enough for the next claim.
 		e.approved(t, exact.ID)
 		require.Equal(t, figures{"10000.00", "0.00", "10000.00", "0.00", "0.00"}, e.budget(t, plan))
-		apptest.RequireError(t, e.approve(t, "finance", over.ID), http.StatusConflict, "budget_exhausted")
+		servertest.RequireError(t, e.approve(t, "finance", over.ID), http.StatusConflict, "budget_exhausted")
 
 		// Revoking frees room for it.
-		apptest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+first.ID+"/revoke", map[string]any{"reason": "重复报销"}), http.StatusOK)
+		servertest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+first.ID+"/revoke", map[string]any{"reason": "重复报销"}), http.StatusOK)
 		e.approved(t, over.ID)
 		require.Equal(t, figures{"10000.00", "1999.99", "8000.01", "0.00", "0.00"}, e.budget(t, plan))
 		e.requireSound(t, plan)
@@ -309,11 +309,11 @@ func TestOnlyFinanceDecides(t *testing.T) {
 			for _, action := range []string{"approve", "decline", "revoke"} {
 				t.Run(token+" cannot "+action, func(t *testing.T) {
 					r := e.h.Post(t, token, "/api/v1/claims/"+c.ID+"/"+action, map[string]any{"reason": "x"})
-					apptest.RequireError(t, r, http.StatusForbidden, "forbidden")
+					servertest.RequireError(t, r, http.StatusForbidden, "forbidden")
 				})
 			}
 		}
-		apptest.RequireError(t, e.h.Post(t, "", "/api/v1/claims/"+c.ID+"/approve", map[string]any{}), http.StatusUnauthorized, "unauthorized")
+		servertest.RequireError(t, e.h.Post(t, "", "/api/v1/claims/"+c.ID+"/approve", map[string]any{}), http.StatusUnauthorized, "unauthorized")
 		got := e.claim(t, c.ID)
 		require.Equal(t, "assessed", got.Status)
 		require.Empty(t, got.Approvals)

@@ -10,8 +10,9 @@ import (
 	"huimin/claims"
 	"huimin/internal/apperr"
 	"huimin/internal/audit"
-	"huimin/internal/ledger"
+	"huimin/internal/groupcommit"
 	"huimin/internal/web"
+	"huimin/ledger"
 	"huimin/policies"
 )
 
@@ -22,110 +23,97 @@ import (
 // the budget in the same transaction, or fails with budget_exhausted and
 // changes nothing.
 //
-// Approvals are committed in groups. Every final approval in a first_come
-// plan must lock the plan's budget row until commit, so one approval at a
-// time would be bounded by the commit's fsync (about 1.5 ms here, ≈ 650/s per
-// plan). Instead, approvals that arrive while a group is being committed wait
-// for the next group; each group is one transaction that locks its claims,
-// then each plan's budget row once, decides every approval in arrival order
-// in memory — exactly as one-at-a-time would — and writes them with
-// multi-row statements. Each caller gets its own answer or error; a group
-// that fails as a whole (a deadlock after retries, say) is retried one
-// approval at a time.
+// Approvals are committed in groups (groupcommit). Every final approval in a
+// first_come plan must lock the plan's budget row until commit, so one
+// approval at a time would be bounded by the commit's fsync (about 1.5 ms
+// here, ≈ 650/s per plan). Instead, approvals that arrive while a group is
+// being committed wait for the next group; each group is one transaction
+// that locks its claims, then each plan's budget row once, decides every
+// approval in arrival order with decideApproval — exactly as one at a time
+// would — and writes them with multi-row statements, ledger entries in that
+// same order. A lone approval is a group of one, through the same code.
 func (s *Service) Approve(ctx context.Context, who audit.Who, id string) (claims.View, error) {
-	s.startApprover.Do(func() {
-		s.approvals = make(chan *approveReq, 4096)
-		for range approverWorkers {
-			go s.approver()
-		}
-	})
-	req := &approveReq{who: who, id: id, done: make(chan approveRes, 1)}
-	select {
-	case s.approvals <- req:
-	case <-ctx.Done():
-		return claims.View{}, ctx.Err()
-	}
-	select {
-	case r := <-req.done:
-		return r.view, r.err
-	case <-ctx.Done():
-		// The group may still commit this approval; the client retries and
-		// sees the claim approved (or same_approver), never a double.
-		return claims.View{}, ctx.Err()
-	}
+	return s.approvals.Do(ctx, approveReq{who: who, id: id})
 }
-
-const (
-	approverWorkers = 4   // groups in flight at once (different plans proceed in parallel)
-	maxGroup        = 128 // approvals per group
-)
 
 type approveReq struct {
-	who  audit.Who
-	id   string
-	done chan approveRes
+	who audit.Who
+	id  string
 }
 
-type approveRes struct {
-	view claims.View
-	err  error
+// approvalCase is everything the approval rule looks at, as plain values.
+type approvalCase struct {
+	Claim     claims.State
+	Terms     terms
+	Approvals []claims.Approval // earlier approvals of the claim, oldest first
+	Actor     string
+	Available int64 // first_come: the plan's available budget as decided so far
 }
 
-func (s *Service) approver() {
-	for first := range s.approvals {
-		group := []*approveReq{first}
-	fill:
-		for len(group) < maxGroup {
-			select {
-			case r := <-s.approvals:
-				group = append(group, r)
-			default:
-				break fill
-			}
-		}
-		s.approveGroup(group)
+// approvalVerdict is what an allowed approval does.
+type approvalVerdict struct {
+	Final   bool // the claim becomes approved
+	Reserve bool // and its payable is reserved from the budget now
+}
+
+// decideApproval is the approval rule of DESIGN §7, the one place it is
+// written: only assessed claims; a payable at or above the dual threshold
+// needs two different actors; the final approval of a first_come plan
+// reserves the payable or is refused with budget_exhausted.
+func decideApproval(c approvalCase) (approvalVerdict, error) {
+	if c.Claim.Status != claims.Assessed {
+		return approvalVerdict{}, invalidState(c.Claim, "approved")
 	}
+	needed := 1
+	if c.Claim.Payable >= c.Terms.dualThreshold {
+		needed = 2
+	}
+	if slices.ContainsFunc(c.Approvals, func(a claims.Approval) bool { return a.Actor == c.Actor }) {
+		return approvalVerdict{}, apperr.New(apperr.ErrSameApprover, "%s already approved claim %s; a second finance actor must approve", c.Actor, c.Claim.ID)
+	}
+	v := approvalVerdict{Final: len(c.Approvals)+1 >= needed}
+	if v.Final && c.Terms.policy == policies.FirstCome {
+		if c.Available < c.Claim.Payable {
+			return approvalVerdict{}, apperr.New(apperr.ErrBudgetExhausted, "plan %s has %s available, %s needed",
+				c.Claim.Plan, fen(c.Available), fen(c.Claim.Payable))
+		}
+		v.Reserve = true
+	}
+	return v, nil
+}
+
+// approveAlone commits one approval: a group of one.
+func (s *Service) approveAlone(ctx context.Context, r approveReq) (claims.View, error) {
+	results, err := s.approveGroup(ctx, []approveReq{r})
+	if err != nil {
+		s.auditRefusal(ctx, r.who, "claim.approve", r.id, err)
+		return claims.View{}, err
+	}
+	return results[0].Value, results[0].Err
 }
 
 // approveGroup decides and writes a group of approvals in one transaction.
-func (s *Service) approveGroup(group []*approveReq) {
-	if len(group) == 1 {
-		r := group[0]
-		v, err := s.approveOne(context.Background(), r.who, r.id)
-		r.done <- approveRes{v, err}
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func (s *Service) approveGroup(ctx context.Context, group []approveReq) ([]groupcommit.Result[claims.View], error) {
 	now := s.now()
-	var results []approveRes
+	var results []groupcommit.Result[claims.View]
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		results, err = s.decideGroup(ctx, tx, group, now)
 		return err
 	})
-	if err != nil {
-		for _, r := range group {
-			v, err := s.approveOne(ctx, r.who, r.id)
-			r.done <- approveRes{v, err}
-		}
-		return
-	}
-	for i, r := range group {
-		r.done <- results[i]
-	}
+	return results, err
 }
 
 // decideGroup is the body of a group's transaction. Locks are taken in the
 // same order as everywhere else — claims by id, then budget rows by plan —
-// so groups, single approvals and disbursements never deadlock each other.
-func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []*approveReq, now time.Time) ([]approveRes, error) {
+// so groups and disbursements never deadlock each other.
+func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []approveReq, now time.Time) ([]groupcommit.Result[claims.View], error) {
 	ids := make([]string, len(group))
 	for i, r := range group {
 		ids[i] = r.id
 	}
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	locked, err := claims.LockMany(ctx, tx, ids)
+	locked, err := claims.Lock(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -171,77 +159,59 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []*approve
 	}
 
 	// Decide in arrival order, as if one at a time.
-	results := make([]approveRes, len(group))
+	results := make([]groupcommit.Result[claims.View], len(group))
 	var (
-		rows                 []claims.ApprovalRow
-		records              []audit.Record
-		reserveIDs, plainIDs []string
-		moves                = map[string][]ledger.Move{}
-		finalBy              = map[string]string{} // claim → the actor whose approval completed it
+		rows                          []claims.ApprovalRow
+		records                       []audit.Record
+		reserveIDs, plainIDs, firstOf []string
+		moves                         = map[string][]ledger.Move{} // by plan, in arrival order
 	)
 	for i, r := range group {
 		c := locked[r.id]
-		outcome := ""
+		if c == nil {
+			results[i].Err = apperr.New(apperr.ErrNotFound, "no claim %s", r.id)
+			continue
+		}
+		t := planTerms[c.Plan]
+		v, err := decideApproval(approvalCase{Claim: c.State, Terms: t, Approvals: approvals[r.id], Actor: r.who.Actor, Available: available[c.Plan]})
+		if err != nil {
+			results[i].Err = err
+			records = append(records, audit.NewRecord(now, r.who, "claim.approve", r.id, "refused: "+apperr.KindOf(err).Code))
+			continue
+		}
+		approvals[r.id] = append(approvals[r.id], claims.Approval{Actor: r.who.Actor, At: web.Timestamp(now.UnixMilli())})
+		rows = append(rows, claims.ApprovalRow{ClaimID: r.id, Actor: r.who.Actor, At: now.UnixMilli()})
+		outcome := "first_approval"
 		switch {
-		case c == nil:
-			results[i].err = apperr.New(apperr.ErrNotFound, "no claim %s", r.id)
-		case c.Status != claims.Assessed:
-			results[i].err = invalidState(c.State, "approved")
+		case v.Final && v.Reserve:
+			available[c.Plan] -= c.Payable
+			c.Status, c.Reserved, c.ReservedAmount = claims.Approved, true, c.Payable
+			reserveIDs = append(reserveIDs, r.id)
+			m := move(ledger.Reserve, c.State, c.Payable)
+			m.Actor = r.who.Actor
+			moves[c.Plan] = append(moves[c.Plan], m)
+			outcome = claims.Approved
+		case v.Final:
+			c.Status = claims.Approved
+			plainIDs = append(plainIDs, r.id)
+			outcome = claims.Approved
 		default:
-			t := planTerms[c.Plan]
-			needed := 1
-			if c.Payable >= t.dualThreshold {
-				needed = 2
-			}
-			if slices.ContainsFunc(approvals[r.id], func(a claims.Approval) bool { return a.Actor == r.who.Actor }) {
-				results[i].err = apperr.New(apperr.ErrSameApprover, "%s already approved claim %s; a second finance actor must approve", r.who.Actor, r.id)
-				break
-			}
-			final := len(approvals[r.id])+1 >= needed
-			if final && t.policy == policies.FirstCome {
-				if available[c.Plan] < c.Payable {
-					results[i].err = apperr.New(apperr.ErrBudgetExhausted, "plan %s has %s available, %s needed",
-						c.Plan, fen(available[c.Plan]), fen(c.Payable))
-					break
-				}
-				available[c.Plan] -= c.Payable
-			}
-			approvals[r.id] = append(approvals[r.id], claims.Approval{Actor: r.who.Actor, At: web.Timestamp(now.UnixMilli())})
-			rows = append(rows, claims.ApprovalRow{ClaimID: r.id, Actor: r.who.Actor, At: now.UnixMilli()})
-			outcome = "first_approval"
-			if final {
-				outcome = claims.Approved
-				c.Status = claims.Approved
-				finalBy[r.id] = r.who.Actor
-				if t.policy == policies.FirstCome {
-					c.Reserved, c.ReservedAmount = true, c.Payable
-					reserveIDs = append(reserveIDs, r.id)
-					moves[c.Plan] = append(moves[c.Plan], move(ledger.Reserve, c.State, c.Payable))
-				} else {
-					plainIDs = append(plainIDs, r.id)
-				}
-			}
+			// The first of two approvals writes the claim row it decided
+			// on (claims.Touch), so a concurrent second approval on another
+			// Galera node conflicts with it at certification.
+			firstOf = append(firstOf, r.id)
+			c.Touched()
 		}
-		if results[i].err == nil {
-			// The answer shows the claim as of this approval, even when a
-			// later approval in the same group completes it.
-			results[i].view = locked[r.id].View(slices.Clone(approvals[r.id]), now)
-		}
-		if results[i].err != nil {
-			k := apperr.KindOf(results[i].err)
-			if k == apperr.ErrNotFound {
-				continue
-			}
-			outcome = "refused: " + k.Code
-		}
+		// The answer shows the claim as of this approval, even when a later
+		// approval in the same group completes it.
+		results[i].Value = c.View(slices.Clone(approvals[r.id]), now)
 		records = append(records, audit.NewRecord(now, r.who, "claim.approve", r.id, outcome))
 	}
 
-	// Write: approvals, claim states, audit records, then the reservations.
-	if len(rows) > 0 {
-		if err := tx.Create(&rows).Error; err != nil {
-			return nil, err
-		}
+	// Write: approvals, claim rows, audit records, then the reservations:
+	// the budget rows stay locked to commit, so they are written last.
+	if err := claims.AddApprovals(ctx, tx, rows); err != nil {
+		return nil, err
 	}
 	if len(reserveIDs) > 0 {
 		if err := claims.MarkApproved(ctx, tx, reserveIDs, true, now); err != nil {
@@ -253,32 +223,20 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []*approve
 			return nil, err
 		}
 	}
-	if len(records) > 0 {
-		if err := tx.Create(&records).Error; err != nil {
+	if len(firstOf) > 0 {
+		if err := claims.Touch(ctx, tx, firstOf, now); err != nil {
 			return nil, err
 		}
 	}
+	if err := audit.WriteAll(ctx, tx, records); err != nil {
+		return nil, err
+	}
 	for _, p := range plans {
-		if len(moves[p]) == 0 {
-			continue
-		}
-		// Grouped entries carry the actor of each approval that reserved.
-		for actor, ms := range byActor(moves[p], finalBy) {
-			if _, _, err := ledger.Append(ctx, tx, p, actor, now, ms...); err != nil {
-				return nil, err
-			}
+		// One append per plan, in arrival order: each entry names the actor
+		// whose approval made the reservation.
+		if _, _, err := ledger.Append(ctx, tx, p, "", now, moves[p]...); err != nil {
+			return nil, err
 		}
 	}
 	return results, nil
-}
-
-// byActor splits a plan's reservations by the actor who completed each
-// approval, keeping their order, so every ledger entry names its actor.
-func byActor(ms []ledger.Move, finalBy map[string]string) map[string][]ledger.Move {
-	out := map[string][]ledger.Move{}
-	for _, m := range ms {
-		a := finalBy[m.ClaimID]
-		out[a] = append(out[a], m)
-	}
-	return out
 }

@@ -7,10 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
 	"huimin/payouts"
+	"huimin/server/servertest"
 )
 
 // breachesOf runs Check and keeps the breaches of plan.
@@ -38,15 +38,15 @@ func TestCheckHoldsAfterEveryKindOfMovement(t *testing.T) {
 		a, b, c, f := e.assessed(t, first, "1000.00"), e.assessed(t, first, "2000.00"), e.assessed(t, first, "3000.00"), e.assessed(t, first, "500.00")
 		e.approved(t, a.ID)
 		e.approved(t, b.ID)
-		apptest.RequireStatus(t, e.approve(t, "finance", c.ID), http.StatusOK)
-		apptest.RequireStatus(t, e.approve(t, "finance2", c.ID), http.StatusOK)
+		servertest.RequireStatus(t, e.approve(t, "finance", c.ID), http.StatusOK)
+		servertest.RequireStatus(t, e.approve(t, "finance2", c.ID), http.StatusOK)
 		e.approved(t, f.ID)
-		apptest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+f.ID+"/revoke", map[string]any{"reason": "撤销"}), http.StatusOK)
-		apptest.RequireStatus(t, e.h.Post(t, "admin", "/api/v1/plans/"+first+"/funding", map[string]any{"amount": "123.45", "reason": "追加", "reference": "宛财〔2026〕7号"}), http.StatusCreated)
+		servertest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+f.ID+"/revoke", map[string]any{"reason": "撤销"}), http.StatusOK)
+		servertest.RequireStatus(t, e.h.Post(t, "admin", "/api/v1/plans/"+first+"/funding", map[string]any{"amount": "123.45", "reason": "追加", "reference": "宛财〔2026〕7号"}), http.StatusCreated)
 		batch := e.disbursed(t, first, a.ID, b.ID, c.ID)
-		apptest.RequireStatus(t, e.results(t, batch.ID, paid(a.ID, "R1"), failed(b.ID, "户名不符")), http.StatusOK)
+		servertest.RequireStatus(t, e.results(t, batch.ID, paid(a.ID, "R1"), failed(b.ID, "户名不符")), http.StatusOK)
 		again := e.disbursed(t, first, b.ID)
-		apptest.RequireStatus(t, e.results(t, again.ID, paid(b.ID, "R2")), http.StatusOK)
+		servertest.RequireStatus(t, e.results(t, again.ID, paid(b.ID, "R2")), http.StatusOK)
 		require.Equal(t, []string{"reserve", "reserve", "reserve", "reserve", "release", "disburse", "disburse", "disburse", "pay", "fail", "disburse", "pay"}, kinds(e.entries(t, first)))
 		require.Equal(t, "fund", e.entries(t, first)[6].Kind, "the top-up is an entry of its own")
 		require.Equal(t, figures{"20123.45", "14123.45", "0.00", "3000.00", "3000.00"}, e.budget(t, first))
@@ -56,9 +56,9 @@ func TestCheckHoldsAfterEveryKindOfMovement(t *testing.T) {
 		e.approved(t, p1.ID)
 		e.approved(t, p2.ID)
 		e.settle(t, prorata)
-		apptest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+p2.ID+"/revoke", map[string]any{"reason": "撤销"}), http.StatusOK)
+		servertest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+p2.ID+"/revoke", map[string]any{"reason": "撤销"}), http.StatusOK)
 		pb := e.disbursed(t, prorata, p1.ID)
-		apptest.RequireStatus(t, e.results(t, pb.ID, paid(p1.ID, "R3")), http.StatusOK)
+		servertest.RequireStatus(t, e.results(t, pb.ID, paid(p1.ID, "R3")), http.StatusOK)
 
 		e.requireSound(t, first, prorata)
 	})

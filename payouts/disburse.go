@@ -1,7 +1,9 @@
 package payouts
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,9 +16,9 @@ import (
 	"huimin/internal/audit"
 	"huimin/internal/db"
 	"huimin/internal/ids"
-	"huimin/internal/ledger"
 	"huimin/internal/money"
 	"huimin/internal/web"
+	"huimin/ledger"
 	"huimin/policies"
 )
 
@@ -148,7 +150,7 @@ func (s *Service) Disburse(ctx context.Context, who audit.Who, in DisburseInput)
 		for i, st := range states {
 			people[i] = st.BeneficiaryID
 		}
-		accounts, err := claims.PayoutAccounts(ctx, tx, people)
+		accounts, err := policies.PayoutAccounts(ctx, tx, people)
 		if err != nil {
 			return err
 		}
@@ -316,10 +318,11 @@ func (s *Service) RecordResults(ctx context.Context, who audit.Who, id string, i
 				}
 				continue // the same result again: nothing to do
 			}
-			st, err := claims.LockState(ctx, tx, r.ClaimID)
+			locked, err := claims.LockStates(ctx, tx, []string{r.ClaimID})
 			if err != nil {
 				return err
 			}
+			st := locked[0]
 			it.Status, it.UpdatedAt = r.Outcome, now.UnixMilli()
 			if r.Outcome == ItemPaid {
 				it.BankReference = r.BankReference
@@ -378,4 +381,41 @@ func batchStatus(items []itemRecord) string {
 		return BatchPartiallyFailed
 	}
 	return BatchCompleted
+}
+
+// BankFile is a batch's bank file: the CSV the bank pays from.
+type BankFile struct {
+	BatchID string
+	CSV     []byte
+}
+
+// BankFile renders a batch's bank file — full account numbers, so the
+// caller must be finance — and audits the download in the same transaction
+// that reads the batch, so every file handed out is on record.
+func (s *Service) BankFile(ctx context.Context, who audit.Who, id string) (BankFile, error) {
+	var (
+		b     batchRecord
+		items []itemRecord
+	)
+	now := s.now()
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if b, items, err = loadBatch(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, now, who, "disbursement.bank_file", b.ID, fmt.Sprintf("%d rows", len(items)))
+	})
+	if err != nil {
+		return BankFile{}, err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff")
+	w := csv.NewWriter(&buf)
+	w.UseCRLF = true
+	_ = w.Write([]string{"batch_id", "plan", "claim_id", "payout_account", "amount", "status"})
+	for _, it := range items {
+		_ = w.Write([]string{b.ID, b.PlanCode, it.ClaimID, it.PayoutAccount, money.String(money.FromFen(it.Amount)), it.Status})
+	}
+	w.Flush()
+	return BankFile{BatchID: b.ID, CSV: buf.Bytes()}, w.Error()
 }

@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // A disbursement batch is all or nothing: one claim that cannot go to the
@@ -45,7 +45,7 @@ func TestDisbursementIsAllOrNothing(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before, beforeOther := e.snapshot(t, plan), e.snapshot(t, other)
-				er := apptest.RequireError(t, e.disburse(t, plan, good.ID, tc.bad), tc.status, tc.code)
+				er := servertest.RequireError(t, e.disburse(t, plan, good.ID, tc.bad), tc.status, tc.code)
 				switch tc.field {
 				case "claim_id":
 					require.Equal(t, tc.bad, er.Error.Details["claim_id"])
@@ -71,7 +71,7 @@ func TestDisbursementIsAllOrNothing(t *testing.T) {
 				{"an unknown field", map[string]any{"plan": plan, "claim_ids": []string{good.ID}, "priority": "high"}, "priority"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					er := apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/disbursements", tc.body), http.StatusUnprocessableEntity, "validation_failed")
+					er := servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/disbursements", tc.body), http.StatusUnprocessableEntity, "validation_failed")
 					require.Equal(t, []string{tc.field}, er.FieldNames())
 				})
 			}
@@ -81,14 +81,14 @@ func TestDisbursementIsAllOrNothing(t *testing.T) {
 		t.Run("only finance disburses", func(t *testing.T) {
 			for _, token := range []string{"auditor", "admin", "insurer"} {
 				r := e.h.Post(t, token, "/api/v1/disbursements", map[string]any{"plan": plan, "claim_ids": []string{good.ID}})
-				apptest.RequireError(t, r, http.StatusForbidden, "forbidden")
+				servertest.RequireError(t, r, http.StatusForbidden, "forbidden")
 			}
 		})
 
 		t.Run("the good claim alone goes, and only once", func(t *testing.T) {
 			b := e.disbursed(t, plan, good.ID)
 			require.Equal(t, "1000.00", b.Total)
-			apptest.RequireError(t, e.disburse(t, plan, good.ID), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.disburse(t, plan, good.ID), http.StatusConflict, "invalid_state")
 		})
 		e.requireSound(t, plan, other)
 	})
@@ -112,7 +112,7 @@ func TestBankResults(t *testing.T) {
 
 		var v batchView
 		r := e.results(t, batch.ID, paid(a.ID, "ICBC-0001"))
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		r.JSON(t, &v)
 		require.Equal(t, "issued", v.Status, "one item still awaits the bank")
 		require.Equal(t, "paid", e.claim(t, a.ID).Status)
@@ -120,7 +120,7 @@ func TestBankResults(t *testing.T) {
 		t.Run("the same paid result again is a no-op", func(t *testing.T) {
 			before := e.snapshot(t, plan)
 			r := e.results(t, batch.ID, paid(a.ID, "ICBC-0001"))
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			var again batchView
 			r.JSON(t, &again)
 			require.Equal(t, v, again)
@@ -136,7 +136,7 @@ func TestBankResults(t *testing.T) {
 		} {
 			t.Run(tc.name+" is 409", func(t *testing.T) {
 				before := e.snapshot(t, plan)
-				er := apptest.RequireError(t, e.results(t, batch.ID, tc.result), http.StatusConflict, "invalid_state")
+				er := servertest.RequireError(t, e.results(t, batch.ID, tc.result), http.StatusConflict, "invalid_state")
 				require.Equal(t, a.ID, er.Error.Details["claim_id"])
 				require.Equal(t, before, e.snapshot(t, plan))
 			})
@@ -144,14 +144,14 @@ func TestBankResults(t *testing.T) {
 
 		t.Run("a contradiction rejects the whole report", func(t *testing.T) {
 			before := e.snapshot(t, plan)
-			apptest.RequireError(t, e.results(t, batch.ID, failed(b.ID, "x"), paid(a.ID, "ICBC-9999")), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.results(t, batch.ID, failed(b.ID, "x"), paid(a.ID, "ICBC-9999")), http.StatusConflict, "invalid_state")
 			require.Equal(t, before, e.snapshot(t, plan))
 			require.Equal(t, "disbursed", e.claim(t, b.ID).Status)
 		})
 
 		t.Run("failed puts the claim back to approved with its reservation", func(t *testing.T) {
 			r := e.results(t, batch.ID, failed(b.ID, "户名不符"))
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			r.JSON(t, &v)
 			require.Equal(t, "partially_failed", v.Status)
 			for _, it := range v.Items {
@@ -175,10 +175,10 @@ func TestBankResults(t *testing.T) {
 
 		t.Run("the same failure again is a no-op; paying a failed item is 409", func(t *testing.T) {
 			before := e.snapshot(t, plan)
-			apptest.RequireStatus(t, e.results(t, batch.ID, failed(b.ID, "户名不符")), http.StatusOK)
+			servertest.RequireStatus(t, e.results(t, batch.ID, failed(b.ID, "户名不符")), http.StatusOK)
 			require.Equal(t, before, e.snapshot(t, plan))
 			for range 2 {
-				apptest.RequireError(t, e.results(t, batch.ID, paid(b.ID, "ICBC-0002")), http.StatusConflict, "invalid_state")
+				servertest.RequireError(t, e.results(t, batch.ID, paid(b.ID, "ICBC-0002")), http.StatusConflict, "invalid_state")
 				require.Equal(t, before, e.snapshot(t, plan))
 			}
 		})
@@ -187,11 +187,11 @@ func TestBankResults(t *testing.T) {
 			again := e.disbursed(t, plan, b.ID)
 			require.NotEqual(t, batch.ID, again.ID)
 			require.Equal(t, "3400.00", again.Total)
-			apptest.RequireStatus(t, e.results(t, again.ID, paid(b.ID, "ICBC-0003")), http.StatusOK)
+			servertest.RequireStatus(t, e.results(t, again.ID, paid(b.ID, "ICBC-0003")), http.StatusOK)
 			require.Equal(t, "paid", e.claim(t, b.ID).Status)
 			require.Equal(t, figures{"100000.00", "95400.00", "0.00", "0.00", "4600.00"}, e.budget(t, plan))
 			// The first batch still says it failed there.
-			apptest.RequireError(t, e.results(t, batch.ID, paid(b.ID, "ICBC-0003")), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.results(t, batch.ID, paid(b.ID, "ICBC-0003")), http.StatusConflict, "invalid_state")
 			require.Equal(t, []string{"reserve", "reserve", "disburse", "disburse", "pay", "fail", "disburse", "pay"}, kinds(e.entries(t, plan)))
 		})
 
@@ -211,12 +211,12 @@ func TestBankResults(t *testing.T) {
 				{"a claim not in the batch", map[string]any{"results": []any{paid(outsider, "X")}}, []string{"results[0].claim_id"}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					er := apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/disbursements/"+batch.ID+"/results", tc.body), http.StatusUnprocessableEntity, "validation_failed")
+					er := servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/disbursements/"+batch.ID+"/results", tc.body), http.StatusUnprocessableEntity, "validation_failed")
 					require.Equal(t, tc.fields, er.FieldNames())
 				})
 			}
-			apptest.RequireError(t, e.results(t, "01JZZZZZZZZZZZZZZZZZZZZZZZ", paid(a.ID, "X")), http.StatusNotFound, "not_found")
-			apptest.RequireError(t, e.h.Post(t, "auditor", "/api/v1/disbursements/"+batch.ID+"/results", map[string]any{"results": []any{paid(a.ID, "ICBC-0001")}}), http.StatusForbidden, "forbidden")
+			servertest.RequireError(t, e.results(t, "01JZZZZZZZZZZZZZZZZZZZZZZZ", paid(a.ID, "X")), http.StatusNotFound, "not_found")
+			servertest.RequireError(t, e.h.Post(t, "auditor", "/api/v1/disbursements/"+batch.ID+"/results", map[string]any{"results": []any{paid(a.ID, "ICBC-0001")}}), http.StatusForbidden, "forbidden")
 			after := e.snapshot(t, plan)
 			require.Equal(t, before.Budget, after.Budget)
 			require.Equal(t, before.Entries, after.Entries)
@@ -244,7 +244,7 @@ func TestBankFile(t *testing.T) {
 		batch := e.disbursed(t, plan, a.ID)
 
 		r := e.h.Get(t, "finance", "/api/v1/disbursements/"+batch.ID+"?format=csv")
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		require.Contains(t, r.Header.Get("Content-Type"), "text/csv")
 		require.True(t, bytes.HasPrefix(r.Body, []byte("\ufeff")), "the bank file starts with a BOM")
 		rows, err := csv.NewReader(bytes.NewReader(r.Body[3:])).ReadAll()
@@ -255,14 +255,14 @@ func TestBankFile(t *testing.T) {
 		}, rows)
 		require.Equal(t, int64(1), e.count(t, "audit_log", "action = ? AND target = ? AND actor = ?", "disbursement.bank_file", batch.ID, "fin-wang"))
 
-		apptest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/disbursements/"+batch.ID+"?format=csv"), http.StatusForbidden, "forbidden")
-		apptest.RequireError(t, e.h.Get(t, "insurer", "/api/v1/disbursements/"+batch.ID), http.StatusForbidden, "forbidden")
-		apptest.RequireError(t, e.h.Get(t, "finance", "/api/v1/disbursements/"+batch.ID+"?format=pdf"), http.StatusUnprocessableEntity, "validation_failed")
-		apptest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/disbursements/01JZZZZZZZZZZZZZZZZZZZZZZZ"), http.StatusNotFound, "not_found")
+		servertest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/disbursements/"+batch.ID+"?format=csv"), http.StatusForbidden, "forbidden")
+		servertest.RequireError(t, e.h.Get(t, "insurer", "/api/v1/disbursements/"+batch.ID), http.StatusForbidden, "forbidden")
+		servertest.RequireError(t, e.h.Get(t, "finance", "/api/v1/disbursements/"+batch.ID+"?format=pdf"), http.StatusUnprocessableEntity, "validation_failed")
+		servertest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/disbursements/01JZZZZZZZZZZZZZZZZZZZZZZZ"), http.StatusNotFound, "not_found")
 
 		for _, token := range []string{"auditor", "finance"} {
 			r = e.h.Get(t, token, "/api/v1/disbursements/"+batch.ID)
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			var v batchView
 			r.JSON(t, &v)
 			require.Equal(t, batch, v)

@@ -19,9 +19,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"huimin/internal/db"
-	"huimin/internal/ledger"
 	"huimin/internal/testdb"
-	"huimin/payouts"
+	"huimin/ledger"
 )
 
 // benchEntries is how many ledger entries the export benchmark writes:
@@ -208,7 +207,7 @@ func BenchmarkLedgerExport(b *testing.B) {
 	setup := time.Now()
 	fillLedger(b, d, plan, n)
 	b.Logf("inserted %d entries in %s", n, time.Since(setup).Round(time.Millisecond))
-	svc := payouts.New(d, time.Now)
+	svc := ledger.New(d, time.Now)
 	ctx := context.Background()
 	// Measure the export's resident set, not the fill's: return the fill's
 	// memory to the OS and reset the kernel's high-water mark.
@@ -229,7 +228,7 @@ func BenchmarkLedgerExport(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		before := ms.TotalAlloc
 		t0 := time.Now()
-		if err := svc.Export(ctx, payouts.LedgerFilter{Plan: plan}, payouts.FormatCSV, &w); err != nil {
+		if err := svc.Export(ctx, ledger.Filter{Plan: plan}, ledger.FormatCSV, &w); err != nil {
 			b.Fatal(err)
 		}
 		elapsed += time.Since(t0)

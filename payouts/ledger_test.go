@@ -19,14 +19,14 @@ import (
 	"github.com/xuri/excelize/v2"
 	"gorm.io/gorm"
 
-	"huimin/internal/apptest"
 	"huimin/internal/audit"
 	"huimin/internal/auth"
 	"huimin/internal/db"
-	"huimin/internal/ledger"
 	"huimin/internal/testdb"
+	"huimin/ledger"
 	"huimin/payouts"
 	"huimin/policies"
+	"huimin/server/servertest"
 )
 
 // approveAll approves claims through the service as fin-wang.
@@ -52,12 +52,12 @@ func (e *env) ledgerPlan(t testing.TB, n int) (plan string, claimIDs []string) {
 }
 
 type entryPage struct {
-	Items      []payouts.EntryView `json:"items"`
+	Items      []ledger.EntryView `json:"items"`
 	NextCursor *string             `json:"next_cursor"`
 }
 
 // walk reads every page of GET /api/v1/ledger?query&limit=limit.
-func (e *env) walk(t testing.TB, query url.Values, limit int) (all []payouts.EntryView, pages int) {
+func (e *env) walk(t testing.TB, query url.Values, limit int) (all []ledger.EntryView, pages int) {
 	t.Helper()
 	q := url.Values{}
 	for k, v := range query {
@@ -66,7 +66,7 @@ func (e *env) walk(t testing.TB, query url.Values, limit int) (all []payouts.Ent
 	q.Set("limit", strconv.Itoa(limit))
 	for {
 		r := e.h.Get(t, "auditor", "/api/v1/ledger?"+q.Encode())
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		var p entryPage
 		r.JSON(t, &p)
 		pages++
@@ -155,7 +155,7 @@ func TestLedgerList(t *testing.T) {
 				{"limit=0", "limit"}, {"limit=1001", "limit"}, {"limit=ten", "limit"},
 				{"cursor=%21%21", "cursor"}, {"from=2026-02-30", "from"}, {"to=yesterday", "to"},
 			} {
-				er := apptest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/ledger?"+tc.query), http.StatusUnprocessableEntity, "validation_failed")
+				er := servertest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/ledger?"+tc.query), http.StatusUnprocessableEntity, "validation_failed")
 				require.Equal(t, []string{tc.field}, er.FieldNames(), tc.query)
 			}
 		})
@@ -163,19 +163,19 @@ func TestLedgerList(t *testing.T) {
 		t.Run("insurers and admins cannot read the books", func(t *testing.T) {
 			for _, token := range []string{"insurer", "admin"} {
 				for _, path := range []string{"/api/v1/ledger", "/api/v1/ledger/export?plan=" + plan, "/api/v1/ledger/verify?plan=" + plan} {
-					apptest.RequireError(t, e.h.Get(t, token, path), http.StatusForbidden, "forbidden")
+					servertest.RequireError(t, e.h.Get(t, token, path), http.StatusForbidden, "forbidden")
 				}
 			}
-			apptest.RequireStatus(t, e.h.Get(t, "finance", "/api/v1/ledger?plan="+plan), http.StatusOK)
+			servertest.RequireStatus(t, e.h.Get(t, "finance", "/api/v1/ledger?plan="+plan), http.StatusOK)
 		})
 	})
 }
 
 // export downloads the ledger of plan in format as token.
-func (e *env) export(t testing.TB, token, query string) *apptest.Response {
+func (e *env) export(t testing.TB, token, query string) *servertest.Response {
 	t.Helper()
 	r := e.h.Get(t, token, "/api/v1/ledger/export?"+query)
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	return r
 }
 
@@ -190,10 +190,10 @@ func TestLedgerExports(t *testing.T) {
 		c := e.assessed(t, plan, "8888.88")
 		e.approved(t, c.ID)
 		b := e.disbursed(t, plan, c.ID)
-		apptest.RequireStatus(t, e.results(t, b.ID, failed(c.ID, "账户冻结")), http.StatusOK)
+		servertest.RequireStatus(t, e.results(t, b.ID, failed(c.ID, "账户冻结")), http.StatusOK)
 		stored := e.entries(t, plan)
 		require.Len(t, stored, 10)
-		header := strings.Join(payouts.Columns, ",")
+		header := strings.Join(ledger.Columns, ",")
 		require.Equal(t, "seq,at,plan,kind,claim_id,beneficiary_id,county_code,amount,from_account,to_account,actor,prev_hash,hash", header)
 
 		var csvRows [][]string
@@ -215,7 +215,7 @@ func TestLedgerExports(t *testing.T) {
 				require.Equal(t, en.Canonical(), strings.Join([]string{row[0], row[2], row[3], row[4], row[7], row[8], row[9], row[10], row[1]}, "|"),
 					"the canonical string is recomputable from the export's columns")
 			}
-			rows, bad, reason, err := payouts.VerifyExport(bytes.NewReader(r.Body))
+			rows, bad, reason, err := ledger.VerifyExport(bytes.NewReader(r.Body))
 			require.NoError(t, err)
 			require.Zero(t, bad, reason)
 			require.Equal(t, len(stored), rows)
@@ -226,7 +226,7 @@ func TestLedgerExports(t *testing.T) {
 
 		t.Run("xlsx", func(t *testing.T) {
 			r := e.export(t, "auditor", "plan="+plan+"&format=xlsx")
-			require.Equal(t, payouts.ContentTypes["xlsx"], r.Header.Get("Content-Type"))
+			require.Equal(t, ledger.ContentTypes["xlsx"], r.Header.Get("Content-Type"))
 			x, err := excelize.OpenReader(bytes.NewReader(r.Body))
 			require.NoError(t, err)
 			defer x.Close()
@@ -243,8 +243,8 @@ func TestLedgerExports(t *testing.T) {
 			for sc.Scan() {
 				var m map[string]any
 				require.NoError(t, json.Unmarshal(sc.Bytes(), &m), "line %d", n+1)
-				require.Len(t, m, len(payouts.Columns))
-				var v payouts.EntryView
+				require.Len(t, m, len(ledger.Columns))
+				var v ledger.EntryView
 				require.NoError(t, json.Unmarshal(sc.Bytes(), &v))
 				require.Equal(t, csvRows[n+1][12], v.Hash)
 				require.Equal(t, csvRows[n+1][5], v.BeneficiaryID)
@@ -255,7 +255,7 @@ func TestLedgerExports(t *testing.T) {
 
 		t.Run("the service exports what the endpoint does", func(t *testing.T) {
 			var buf bytes.Buffer
-			require.NoError(t, e.svc.Export(context.Background(), payouts.LedgerFilter{Plan: plan}, payouts.FormatCSV, &buf))
+			require.NoError(t, e.ledger.Export(context.Background(), ledger.Filter{Plan: plan}, ledger.FormatCSV, &buf))
 			require.Equal(t, e.export(t, "auditor", "plan="+plan).Body, buf.Bytes())
 		})
 
@@ -263,7 +263,7 @@ func TestLedgerExports(t *testing.T) {
 			e.h.Clock.Advance(24 * time.Hour)
 			e.approveAll(t, e.insertAssessed(t, plan, 3, 7000)...)
 			r := e.export(t, "auditor", "plan="+plan+"&from=2026-06-16")
-			rows, bad, reason, err := payouts.VerifyExport(bytes.NewReader(r.Body))
+			rows, bad, reason, err := ledger.VerifyExport(bytes.NewReader(r.Body))
 			require.NoError(t, err)
 			require.Zero(t, bad, reason)
 			require.Equal(t, 3, rows)
@@ -271,20 +271,20 @@ func TestLedgerExports(t *testing.T) {
 
 		t.Run("an export of every plan verifies plan by plan", func(t *testing.T) {
 			r := e.export(t, "auditor", "format=csv")
-			rows, bad, reason, err := payouts.VerifyExport(bytes.NewReader(r.Body))
+			rows, bad, reason, err := ledger.VerifyExport(bytes.NewReader(r.Body))
 			require.NoError(t, err)
 			require.Zero(t, bad, reason)
 			require.Equal(t, int(e.count(t, "ledger_entries", "1 = 1")), rows)
 		})
 
 		t.Run("a bad format is 422", func(t *testing.T) {
-			er := apptest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/ledger/export?format=pdf"), http.StatusUnprocessableEntity, "validation_failed")
+			er := servertest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/ledger/export?format=pdf"), http.StatusUnprocessableEntity, "validation_failed")
 			require.Equal(t, []string{"format"}, er.FieldNames())
 		})
 
 		t.Run("every export is on the audit log, which only auditors read", func(t *testing.T) {
 			r := e.h.Get(t, "auditor", "/api/v1/audit?action=ledger.export&limit=100")
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			var list struct {
 				Items []payouts.AuditView `json:"items"`
 			}
@@ -308,8 +308,8 @@ func TestLedgerExports(t *testing.T) {
 			require.Equal(t, map[string]int{"csv": 5, "xlsx": 1, "ndjson": 1}, byFormat)
 			require.Equal(t, plan, list.Items[len(list.Items)-1].Target, "the oldest is the first csv download of the plan")
 
-			apptest.RequireError(t, e.h.Get(t, "finance", "/api/v1/audit"), http.StatusForbidden, "forbidden")
-			apptest.RequireError(t, e.h.Get(t, "admin", "/api/v1/audit"), http.StatusForbidden, "forbidden")
+			servertest.RequireError(t, e.h.Get(t, "finance", "/api/v1/audit"), http.StatusForbidden, "forbidden")
+			servertest.RequireError(t, e.h.Get(t, "admin", "/api/v1/audit"), http.StatusForbidden, "forbidden")
 		})
 	})
 }
@@ -327,9 +327,9 @@ func TestVerifyExportFindsTampering(t *testing.T) {
 	e := newEnv(t, testdb.Open(t, "sqlite"))
 	plan, _ := e.ledgerPlan(t, 8)
 	var buf bytes.Buffer
-	require.NoError(t, e.svc.Export(context.Background(), payouts.LedgerFilter{Plan: plan}, payouts.FormatCSV, &buf))
+	require.NoError(t, e.ledger.Export(context.Background(), ledger.Filter{Plan: plan}, ledger.FormatCSV, &buf))
 	good := buf.Bytes()
-	rows, bad, reason, err := payouts.VerifyExport(bytes.NewReader(good))
+	rows, bad, reason, err := ledger.VerifyExport(bytes.NewReader(good))
 	require.NoError(t, err)
 	require.Zero(t, bad, reason)
 	require.Equal(t, 9, rows)
@@ -390,7 +390,7 @@ func TestVerifyExportFindsTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			changed := editCSV(t, good, tc.edit)
 			require.NotEqual(t, good, changed)
-			_, bad, reason, err := payouts.VerifyExport(bytes.NewReader(changed))
+			_, bad, reason, err := ledger.VerifyExport(bytes.NewReader(changed))
 			require.NoError(t, err)
 			require.Equal(t, tc.wantLine, bad, "reason: %s", reason)
 			require.NotEmpty(t, reason)
@@ -399,19 +399,19 @@ func TestVerifyExportFindsTampering(t *testing.T) {
 
 	t.Run("the masked beneficiary id is outside the hash", func(t *testing.T) {
 		changed := editCSV(t, good, func(l []string) []string { l[4] = setField(l[4], 5, "411325********0000"); return l })
-		_, bad, reason, err := payouts.VerifyExport(bytes.NewReader(changed))
+		_, bad, reason, err := ledger.VerifyExport(bytes.NewReader(changed))
 		require.NoError(t, err)
 		require.Zero(t, bad, reason)
 	})
 
 	t.Run("a file without a BOM verifies too", func(t *testing.T) {
-		_, bad, _, err := payouts.VerifyExport(bytes.NewReader(good[3:]))
+		_, bad, _, err := ledger.VerifyExport(bytes.NewReader(good[3:]))
 		require.NoError(t, err)
 		require.Zero(t, bad)
 	})
 
 	t.Run("an empty file is an error", func(t *testing.T) {
-		_, _, _, err := payouts.VerifyExport(strings.NewReader(""))
+		_, _, _, err := ledger.VerifyExport(strings.NewReader(""))
 		require.Error(t, err)
 	})
 }
@@ -428,7 +428,7 @@ type verification struct {
 func (e *env) verify(t testing.TB, plan string) verification {
 	t.Helper()
 	r := e.h.Get(t, "auditor", "/api/v1/ledger/verify?plan="+plan)
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var v verification
 	r.JSON(t, &v)
 	return v
@@ -450,9 +450,9 @@ func TestTamperingInTheDatabase(t *testing.T) {
 		})
 
 		t.Run("verify needs a known plan", func(t *testing.T) {
-			er := apptest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/ledger/verify"), http.StatusUnprocessableEntity, "validation_failed")
+			er := servertest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/ledger/verify"), http.StatusUnprocessableEntity, "validation_failed")
 			require.Equal(t, []string{"plan"}, er.FieldNames())
-			apptest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/ledger/verify?plan=NO-SUCH"), http.StatusNotFound, "not_found")
+			servertest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/ledger/verify?plan=NO-SUCH"), http.StatusNotFound, "not_found")
 		})
 
 		swap := func(plan string, a, b int64) error {

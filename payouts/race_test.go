@@ -14,8 +14,8 @@ import (
 	"huimin/internal/apperr"
 	"huimin/internal/audit"
 	"huimin/internal/auth"
-	"huimin/internal/ledger"
 	"huimin/internal/testdb"
+	"huimin/ledger"
 	"huimin/payouts"
 )
 
@@ -319,7 +319,7 @@ func TestVerifyAndCheckDuringConcurrentApprovals(t *testing.T) {
 						return
 					default:
 					}
-					v, err := e.svc.Verify(ctx, plan)
+					v, err := e.ledger.Verify(ctx, plan)
 					breaches, cerr := e.svc.Check(ctx)
 					mu.Lock()
 					rounds++

@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // settlement is the answer of POST /api/v1/plans/{code}/settlements.
@@ -23,7 +23,7 @@ type settlement struct {
 func (e *env) settle(t testing.TB, plan string) settlement {
 	t.Helper()
 	r := e.h.Post(t, "finance", "/api/v1/plans/"+plan+"/settlements", map[string]any{})
-	apptest.RequireStatus(t, r, http.StatusCreated)
+	servertest.RequireStatus(t, r, http.StatusCreated)
 	var s settlement
 	r.JSON(t, &s)
 	return s
@@ -46,7 +46,7 @@ func TestProRataSettlement(t *testing.T) {
 				require.Equal(t, "0.00", v.ReservedAmount, "pro_rata approvals reserve nothing")
 			}
 			require.Equal(t, figures{"10000.00", "10000.00", "0.00", "0.00", "0.00"}, e.budget(t, plan))
-			apptest.RequireError(t, e.disburse(t, plan, a.ID), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.disburse(t, plan, a.ID), http.StatusConflict, "invalid_state")
 
 			s := e.settle(t, plan)
 			// By hand, available / Σ = 10000.00 / 15000.00 = 2/3:
@@ -80,7 +80,7 @@ func TestProRataSettlement(t *testing.T) {
 			t.Run("settled shares are what is disbursed and paid", func(t *testing.T) {
 				batch := e.disbursed(t, plan, b.ID, c.ID)
 				require.Equal(t, "7777.77", batch.Total)
-				apptest.RequireStatus(t, e.results(t, batch.ID, paid(b.ID, "R-1"), paid(c.ID, "R-2")), http.StatusOK)
+				servertest.RequireStatus(t, e.results(t, batch.ID, paid(b.ID, "R-1"), paid(c.ID, "R-2")), http.StatusOK)
 				require.Equal(t, figures{"10000.00", "0.01", "2222.22", "0.00", "7777.77"}, e.budget(t, plan))
 			})
 
@@ -88,7 +88,7 @@ func TestProRataSettlement(t *testing.T) {
 				late := e.assessed(t, plan, "1000.00")
 				e.approved(t, late.ID)
 				r := e.h.Post(t, "finance", "/api/v1/plans/"+plan+"/funding", map[string]any{"amount": "400.00", "reason": "追加预算", "reference": "宛财社〔2026〕12号"})
-				apptest.RequireStatus(t, r, http.StatusCreated)
+				servertest.RequireStatus(t, r, http.StatusCreated)
 				s := e.settle(t, plan)
 				require.Equal(t, settlement{Plan: plan, Index: 3, Claims: 1, TotalPayable: "1000.00", TotalReserved: "400.01"}, s)
 				require.Equal(t, "400.01", e.claim(t, late.ID).ReservedAmount)
@@ -110,7 +110,7 @@ func TestProRataSettlement(t *testing.T) {
 			require.Equal(t, figures{"10000.00", "4999.50", "5000.50", "0.00", "0.00"}, e.budget(t, plan))
 
 			// Revoking a settled claim releases its share.
-			apptest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+a.ID+"/revoke", map[string]any{"reason": "重复"}), http.StatusOK)
+			servertest.RequireStatus(t, e.h.Post(t, "finance", "/api/v1/claims/"+a.ID+"/revoke", map[string]any{"reason": "重复"}), http.StatusOK)
 			require.Equal(t, figures{"10000.00", "7999.50", "2000.50", "0.00", "0.00"}, e.budget(t, plan))
 			e.requireSound(t, plan)
 		})
@@ -120,7 +120,7 @@ func TestProRataSettlement(t *testing.T) {
 			c := e.assessed(t, plan, "1000.00")
 			e.approved(t, c.ID)
 			before := e.snapshot(t, plan)
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/"+plan+"/settlements", map[string]any{}), http.StatusConflict, "invalid_state")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/"+plan+"/settlements", map[string]any{}), http.StatusConflict, "invalid_state")
 			require.Equal(t, before, e.snapshot(t, plan))
 			require.Zero(t, e.count(t, "settlements", "plan_code = ?", plan))
 		})
@@ -128,10 +128,10 @@ func TestProRataSettlement(t *testing.T) {
 		t.Run("only finance settles, and only known plans", func(t *testing.T) {
 			plan := e.createPlan(t, planOpts{policy: "pro_rata"})
 			for _, token := range []string{"admin", "auditor", "insurer"} {
-				apptest.RequireError(t, e.h.Post(t, token, "/api/v1/plans/"+plan+"/settlements", map[string]any{}), http.StatusForbidden, "forbidden")
+				servertest.RequireError(t, e.h.Post(t, token, "/api/v1/plans/"+plan+"/settlements", map[string]any{}), http.StatusForbidden, "forbidden")
 			}
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/NO-SUCH-PLAN/settlements", map[string]any{}), http.StatusNotFound, "not_found")
-			apptest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/"+plan+"/settlements", map[string]any{"round": 1}), http.StatusUnprocessableEntity, "validation_failed")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/NO-SUCH-PLAN/settlements", map[string]any{}), http.StatusNotFound, "not_found")
+			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/"+plan+"/settlements", map[string]any{"round": 1}), http.StatusUnprocessableEntity, "validation_failed")
 			require.Zero(t, e.count(t, "settlements", "plan_code = ?", plan))
 		})
 	})

@@ -14,27 +14,28 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/ids"
-	"huimin/internal/ledger"
+	"huimin/ledger"
 	"huimin/payouts"
 	"huimin/policies"
+	"huimin/server/servertest"
 )
 
 // env is one application under test with the helpers the payout tests
 // share: registry entries, plans, claims in the assessed state, and readers
 // of the stored budget, ledger and claims.
 type env struct {
-	h   *apptest.Harness
+	h   *servertest.Harness
 	d   *db.DB
-	svc *payouts.Service
+	svc    *payouts.Service
+	ledger *ledger.Service
 }
 
 func newEnv(t testing.TB, d *db.DB) *env {
 	t.Helper()
-	h := apptest.New(t, d)
-	return &env{h: h, d: d, svc: h.App.Payouts}
+	h := servertest.New(t, d)
+	return &env{h: h, d: d, svc: h.App.Payouts, ledger: h.App.Ledger}
 }
 
 var uniq atomic.Int64
@@ -76,7 +77,7 @@ func (e *env) register(t testing.TB, account string) string {
 	if account != "" {
 		body["payout_account"] = account
 	}
-	apptest.RequireStatus(t, e.h.Put(t, "admin", "/api/v1/beneficiaries/"+id, body), http.StatusCreated)
+	servertest.RequireStatus(t, e.h.Put(t, "admin", "/api/v1/beneficiaries/"+id, body), http.StatusCreated)
 	return id
 }
 
@@ -108,7 +109,7 @@ func (e *env) createPlan(t testing.TB, o planOpts) string {
 		"dual_approval_threshold": or(o.threshold, "50000.00"),
 	}
 	r := e.h.Post(t, "admin", "/api/v1/plans", body)
-	apptest.RequireStatus(t, r, http.StatusCreated)
+	servertest.RequireStatus(t, r, http.StatusCreated)
 	return code
 }
 
@@ -153,9 +154,9 @@ func (e *env) submit(t testing.TB, plan, beneficiary, scope string) claimView {
 		},
 		"evidence": []map[string]any{{"kind": "settlement_sheet", "sha256": sha(ref)}},
 	}
-	r := e.h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
+	r := e.h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
 		Header: map[string]string{"Idempotency-Key": unique("key")}})
-	apptest.RequireStatus(t, r, http.StatusCreated)
+	servertest.RequireStatus(t, r, http.StatusCreated)
 	var c claimView
 	r.JSON(t, &c)
 	require.Equal(t, "assessed", c.Status, "claim body: %s", r.Body)
@@ -210,7 +211,7 @@ type figures struct {
 func (e *env) budget(t testing.TB, plan string) figures {
 	t.Helper()
 	r := e.h.Get(t, "auditor", "/api/v1/plans/"+plan)
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var p struct {
 		Budget figures `json:"budget"`
 	}
@@ -222,7 +223,7 @@ func (e *env) budget(t testing.TB, plan string) figures {
 func (e *env) claim(t testing.TB, id string) claimView {
 	t.Helper()
 	r := e.h.Get(t, "auditor", "/api/v1/claims/"+id)
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var c claimView
 	r.JSON(t, &c)
 	return c
@@ -256,7 +257,7 @@ func (e *env) count(t testing.TB, table, where string, args ...any) int64 {
 }
 
 // approve posts an approval as token.
-func (e *env) approve(t testing.TB, token, id string) *apptest.Response {
+func (e *env) approve(t testing.TB, token, id string) *servertest.Response {
 	t.Helper()
 	return e.h.Post(t, token, "/api/v1/claims/"+id+"/approve", map[string]any{})
 }
@@ -265,7 +266,7 @@ func (e *env) approve(t testing.TB, token, id string) *apptest.Response {
 func (e *env) approved(t testing.TB, id string) claimView {
 	t.Helper()
 	r := e.approve(t, "finance", id)
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var c claimView
 	r.JSON(t, &c)
 	require.Equal(t, "approved", c.Status)
@@ -288,7 +289,7 @@ type batchView struct {
 }
 
 // disburse posts a batch as finance.
-func (e *env) disburse(t testing.TB, plan string, claimIDs ...string) *apptest.Response {
+func (e *env) disburse(t testing.TB, plan string, claimIDs ...string) *servertest.Response {
 	t.Helper()
 	return e.h.Post(t, "finance", "/api/v1/disbursements", map[string]any{"plan": plan, "claim_ids": claimIDs})
 }
@@ -297,7 +298,7 @@ func (e *env) disburse(t testing.TB, plan string, claimIDs ...string) *apptest.R
 func (e *env) disbursed(t testing.TB, plan string, claimIDs ...string) batchView {
 	t.Helper()
 	r := e.disburse(t, plan, claimIDs...)
-	apptest.RequireStatus(t, r, http.StatusCreated)
+	servertest.RequireStatus(t, r, http.StatusCreated)
 	var b batchView
 	r.JSON(t, &b)
 	return b
@@ -314,7 +315,7 @@ func failed(claimID, reason string) map[string]any {
 }
 
 // results posts bank results for a batch as finance.
-func (e *env) results(t testing.TB, batch string, rs ...map[string]any) *apptest.Response {
+func (e *env) results(t testing.TB, batch string, rs ...map[string]any) *servertest.Response {
 	t.Helper()
 	return e.h.Post(t, "finance", "/api/v1/disbursements/"+batch+"/results", map[string]any{"results": rs})
 }
@@ -328,7 +329,7 @@ func (e *env) requireSound(t testing.TB, plans ...string) {
 	require.NoError(t, err)
 	require.Empty(t, breaches)
 	for _, p := range plans {
-		v, err := e.svc.Verify(ctx, p)
+		v, err := e.ledger.Verify(ctx, p)
 		require.NoError(t, err)
 		require.True(t, v.OK, "plan %s: %+v", p, v)
 	}

@@ -1,6 +1,8 @@
 package policies
 
 import (
+	"huimin/internal/mask"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -205,13 +207,7 @@ func DetectIDType(s string) string {
 // 4 characters stay and the rest become asterisks ("411325********1234").
 // Strings shorter than 14 characters, which would show too much, are masked
 // entirely.
-func MaskID(s string) string {
-	r := []rune(s)
-	if len(r) < 14 {
-		return strings.Repeat("*", len(r))
-	}
-	return string(r[:6]) + strings.Repeat("*", len(r)-10) + string(r[len(r)-4:])
-}
+func MaskID(s string) string { return mask.ID(s) }
 
 // Counties are the 13 county-level divisions of Nanyang (GB/T 2260) that the
 // registry accepts as county_code, with their names.

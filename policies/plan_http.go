@@ -1,22 +1,16 @@
 package policies
 
 import (
-	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/shopspring/decimal"
-	"gorm.io/gorm"
 
 	"huimin/internal/apperr"
 	"huimin/internal/auth"
-	"huimin/internal/civil"
-	"huimin/internal/db"
-	"huimin/internal/ledger"
 	"huimin/internal/money"
 	"huimin/internal/web"
+	"huimin/ledger"
 )
 
 // Routes mounts the programme and plan endpoints of DESIGN §11 on the
@@ -181,43 +175,4 @@ func (s *Plans) budget(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, r)
-}
-
-// Report computes the budget report of a plan at the service's clock.
-func (s *Plans) Report(ctx context.Context, code string) (BudgetReport, error) {
-	now := s.now()
-	var r BudgetReport
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		b, err := ledger.Get(ctx, tx, code)
-		if err != nil {
-			return err
-		}
-		since := now.Add(-30 * 24 * time.Hour).UnixMilli()
-		var sums []struct {
-			Kind  string
-			Total int64
-		}
-		if err := tx.Model(&ledger.Entry{}).Select("kind, SUM(amount) AS total").
-			Where("plan_code = ? AND at >= ? AND kind IN ?", code, since, []string{ledger.Reserve, ledger.Release}).
-			Group("kind").Scan(&sums).Error; err != nil {
-			return err
-		}
-		var committed int64
-		for _, s := range sums {
-			if s.Kind == ledger.Reserve {
-				committed += s.Total
-			} else {
-				committed -= s.Total
-			}
-		}
-		burn := money.FloorFen(money.FromFen(max(committed, 0)).Div(decimal.NewFromInt(30)))
-		r = BudgetReport{BudgetView: BudgetView{Plan: code, Figures: b.Figures()}, BurnPerDay30d: money.Of(burn)}
-		if burn.IsPositive() {
-			days := money.FromFen(b.Available).Div(burn).Ceil().IntPart()
-			d := civil.Today(now).AddDays(int(days)).String()
-			r.ProjectedExhaustion = &d
-		}
-		return nil
-	})
-	return r, db.Translate(err)
 }

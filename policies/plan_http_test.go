@@ -6,10 +6,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
-	"huimin/internal/ledger"
 	"huimin/internal/testdb"
+	"huimin/ledger"
+	"huimin/server/servertest"
 )
 
 type planView struct {
@@ -29,9 +29,9 @@ type planView struct {
 
 func TestSeededPlansAndProgrammes(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		r := h.Get(t, "insurer", "/api/v1/programmes")
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		var progs struct {
 			Items []struct {
 				Code, Kind   string
@@ -46,7 +46,7 @@ func TestSeededPlansAndProgrammes(t *testing.T) {
 		require.Equal(t, []string{"illness", "education", "disaster", "accident"}, progs.Items[2].Causes)
 
 		r = h.Get(t, "auditor", "/api/v1/plans")
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		var list struct{ Items []planView }
 		r.JSON(t, &list)
 		want := map[string][2]string{
@@ -75,7 +75,7 @@ func TestSeededPlansAndProgrammes(t *testing.T) {
 
 func TestCountyPlanWithCustomRulesAndVersions(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		body := map[string]any{
 			"code": "FPB-2026-XICHUAN", "programme": "FPB", "name": "防贫保 淅川 2026",
 			"coverage_start": "2026-01-01", "coverage_end": "2026-12-31", "budget": "2500000.00",
@@ -89,7 +89,7 @@ func TestCountyPlanWithCustomRulesAndVersions(t *testing.T) {
 			},
 		}
 		r := h.Post(t, "admin", "/api/v1/plans", body)
-		apptest.RequireStatus(t, r, http.StatusCreated)
+		servertest.RequireStatus(t, r, http.StatusCreated)
 		var p planView
 		r.JSON(t, &p)
 		require.Equal(t, []string{"411326"}, p.Counties)
@@ -103,18 +103,18 @@ func TestCountyPlanWithCustomRulesAndVersions(t *testing.T) {
 		require.Equal(t, "3000.00", causes["illness"].(map[string]any)["deductible"])
 		require.Contains(t, causes, "accident", "omitted causes keep the defaults")
 
-		apptest.RequireError(t, h.Post(t, "admin", "/api/v1/plans", body), 409, "conflict")
+		servertest.RequireError(t, h.Post(t, "admin", "/api/v1/plans", body), 409, "conflict")
 
 		// A rule change is a new version; the old one stays readable.
 		r = h.Put(t, "admin", "/api/v1/plans/FPB-2026-XICHUAN/rules", map[string]any{"prevention_line": "7000.00"})
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		r.JSON(t, &p)
 		require.Equal(t, 2, p.RulesVersion)
 		require.Equal(t, "7000.00", p.Rules["prevention_line"])
 		r = h.Get(t, "auditor", "/api/v1/plans/FPB-2026-XICHUAN/rules/1")
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		require.Equal(t, "6500.00", r.Map(t)["rules"].(map[string]any)["prevention_line"])
-		apptest.RequireError(t, h.Get(t, "auditor", "/api/v1/plans/FPB-2026-XICHUAN/rules/3"), 404, "not_found")
+		servertest.RequireError(t, h.Get(t, "auditor", "/api/v1/plans/FPB-2026-XICHUAN/rules/3"), 404, "not_found")
 
 		// Bad rules name the path and change nothing.
 		r = h.Put(t, "admin", "/api/v1/plans/FPB-2026-XICHUAN/rules", map[string]any{
@@ -125,27 +125,27 @@ func TestCountyPlanWithCustomRulesAndVersions(t *testing.T) {
 			}}},
 			"colour": "red",
 		})
-		e := apptest.RequireError(t, r, 422, "validation_failed")
+		e := servertest.RequireError(t, r, 422, "validation_failed")
 		require.Contains(t, e.FieldNames(), "rules.causes.illness.brackets[2].rate")
 		require.Contains(t, e.FieldNames(), "rules.colour")
 		r = h.Get(t, "insurer", "/api/v1/plans/FPB-2026-XICHUAN")
 		r.JSON(t, &p)
 		require.Equal(t, 2, p.RulesVersion)
 
-		apptest.RequireError(t, h.Put(t, "finance", "/api/v1/plans/FPB-2026-XICHUAN/rules", map[string]any{}), 403, "forbidden")
-		apptest.RequireError(t, h.Get(t, "insurer", "/api/v1/plans/NOPE"), 404, "not_found")
+		servertest.RequireError(t, h.Put(t, "finance", "/api/v1/plans/FPB-2026-XICHUAN/rules", map[string]any{}), 403, "forbidden")
+		servertest.RequireError(t, h.Get(t, "insurer", "/api/v1/plans/NOPE"), 404, "not_found")
 	})
 }
 
 func TestPlanValidationNamesEveryField(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		r := h.Post(t, "admin", "/api/v1/plans", map[string]any{
 			"code": "bad code!", "programme": "XYZ", "name": "", "coverage_start": "2026-02-30",
 			"coverage_end": "2026-13-01", "budget": "-5", "counties": []string{"110101"},
 			"budget_policy": "lottery", "dual_approval_threshold": "0.001", "filing_window_days": 0,
 		})
-		e := apptest.RequireError(t, r, 422, "validation_failed")
+		e := servertest.RequireError(t, r, 422, "validation_failed")
 		require.ElementsMatch(t, []string{"code", "programme", "name", "coverage_start", "coverage_end", "budget",
 			"counties[0]", "budget_policy", "dual_approval_threshold", "filing_window_days"}, e.FieldNames())
 
@@ -153,25 +153,25 @@ func TestPlanValidationNamesEveryField(t *testing.T) {
 			"code": "ZKB-X", "programme": "ZKB", "name": "x", "coverage_start": "2026-06-01",
 			"coverage_end": "2026-01-01", "budget": 1e30,
 		})
-		e = apptest.RequireError(t, r, 422, "validation_failed")
+		e = servertest.RequireError(t, r, 422, "validation_failed")
 		require.ElementsMatch(t, []string{"coverage_end", "budget"}, e.FieldNames())
-		apptest.RequireError(t, h.Get(t, "admin", "/api/v1/plans/ZKB-X"), 404, "not_found")
+		servertest.RequireError(t, h.Get(t, "admin", "/api/v1/plans/ZKB-X"), 404, "not_found")
 	})
 }
 
 func TestFundingAndClosing(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		r := h.Post(t, "finance", "/api/v1/plans/ZFB-2026/funding", map[string]any{"amount": "250000.50", "reason": "二次拨款", "reference": "宛财预〔2026〕12号"})
-		apptest.RequireStatus(t, r, http.StatusCreated)
+		servertest.RequireStatus(t, r, http.StatusCreated)
 		m := r.Map(t)
 		require.Equal(t, "10250000.50", m["funded"])
 		require.Equal(t, "10250000.50", m["available"])
 
-		e := apptest.RequireError(t, h.Post(t, "finance", "/api/v1/plans/ZFB-2026/funding", map[string]any{"amount": "0", "reason": "", "reference": "x"}), 422, "validation_failed")
+		e := servertest.RequireError(t, h.Post(t, "finance", "/api/v1/plans/ZFB-2026/funding", map[string]any{"amount": "0", "reason": "", "reference": "x"}), 422, "validation_failed")
 		require.ElementsMatch(t, []string{"amount", "reason"}, e.FieldNames())
-		apptest.RequireError(t, h.Post(t, "auditor", "/api/v1/plans/ZFB-2026/funding", map[string]any{"amount": "1", "reason": "x", "reference": "x"}), 403, "forbidden")
-		apptest.RequireError(t, h.Post(t, "finance", "/api/v1/plans/NOPE/funding", map[string]any{"amount": "1", "reason": "x", "reference": "x"}), 404, "not_found")
+		servertest.RequireError(t, h.Post(t, "auditor", "/api/v1/plans/ZFB-2026/funding", map[string]any{"amount": "1", "reason": "x", "reference": "x"}), 403, "forbidden")
+		servertest.RequireError(t, h.Post(t, "finance", "/api/v1/plans/NOPE/funding", map[string]any{"amount": "1", "reason": "x", "reference": "x"}), 404, "not_found")
 
 		var entries []ledger.Entry
 		require.NoError(t, d.Where("plan_code = ?", "ZFB-2026").Order("seq").Find(&entries).Error)
@@ -181,15 +181,15 @@ func TestFundingAndClosing(t *testing.T) {
 		require.Equal(t, int64(25000050), entries[1].Amount)
 
 		r = h.Get(t, "auditor", "/api/v1/plans/ZFB-2026/budget")
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		m = r.Map(t)
 		require.Equal(t, "0.00", m["burn_per_day_30d"])
 		require.Nil(t, m["projected_exhaustion"])
 
 		r = h.Post(t, "admin", "/api/v1/plans/ZFB-2026/close", nil)
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		require.Equal(t, "closed", r.Map(t)["status"])
-		apptest.RequireError(t, h.Post(t, "finance", "/api/v1/plans/ZFB-2026/funding", map[string]any{"amount": "1", "reason": "x", "reference": "x"}), 409, "plan_closed")
-		apptest.RequireError(t, h.Put(t, "admin", "/api/v1/plans/ZFB-2026/rules", map[string]any{}), 409, "plan_closed")
+		servertest.RequireError(t, h.Post(t, "finance", "/api/v1/plans/ZFB-2026/funding", map[string]any{"amount": "1", "reason": "x", "reference": "x"}), 409, "plan_closed")
+		servertest.RequireError(t, h.Put(t, "admin", "/api/v1/plans/ZFB-2026/rules", map[string]any{}), 409, "plan_closed")
 	})
 }

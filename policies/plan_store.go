@@ -17,9 +17,9 @@ import (
 	"huimin/internal/audit"
 	"huimin/internal/civil"
 	"huimin/internal/db"
-	"huimin/internal/ledger"
 	"huimin/internal/money"
 	"huimin/internal/ttl"
+	"huimin/ledger"
 )
 
 type planRecord struct {
@@ -409,4 +409,29 @@ func (s *Plans) Seed(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Report computes the budget report of a plan at the service's clock.
+func (s *Plans) Report(ctx context.Context, code string) (BudgetReport, error) {
+	now := s.now()
+	var r BudgetReport
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		b, err := ledger.Get(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		committed, err := ledger.CommittedSince(ctx, tx, code, now.Add(-30*24*time.Hour).UnixMilli())
+		if err != nil {
+			return err
+		}
+		burn := money.FloorFen(money.FromFen(committed).Div(decimal.NewFromInt(30)))
+		r = BudgetReport{BudgetView: BudgetView{Plan: code, Figures: b.Figures()}, BurnPerDay30d: money.Of(burn)}
+		if burn.IsPositive() {
+			days := money.FromFen(b.Available).Div(burn).Ceil().IntPart()
+			d := civil.Today(now).AddDays(int(days)).String()
+			r.ProjectedExhaustion = &d
+		}
+		return nil
+	})
+	return r, db.Translate(err)
 }

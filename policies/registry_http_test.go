@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
-	"huimin/internal/apptest"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
 	"huimin/policies"
+	"huimin/server/servertest"
 )
 
 // Registry ids of the HTTP tests: those of testdata/registry_gbk.csv, and
@@ -53,10 +53,10 @@ func regBody() map[string]any {
 }
 
 // regGet fetches a record as role and decodes it.
-func regGet(t *testing.T, h *apptest.Harness, role, id string) regView {
+func regGet(t *testing.T, h *servertest.Harness, role, id string) regView {
 	t.Helper()
 	r := h.Get(t, role, regPath(id))
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var v regView
 	r.JSON(t, &v)
 	return v
@@ -84,10 +84,10 @@ func regRequireNoRawIDs(t *testing.T, d *db.DB, ids ...string) {
 
 func TestBeneficiaryPutThenGet(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 
 		r := h.Put(t, "admin", regPath(regZhang), regBody())
-		apptest.RequireStatus(t, r, http.StatusCreated)
+		servertest.RequireStatus(t, r, http.StatusCreated)
 		var created regView
 		r.JSON(t, &created)
 		require.Equal(t, regView{
@@ -109,7 +109,7 @@ func TestBeneficiaryPutThenGet(t *testing.T) {
 		}
 		body["residency"] = []any{}
 		r = h.Put(t, "admin", regPath(regZhang), body)
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		var updated regView
 		r.JSON(t, &updated)
 		require.Equal(t, "张三丰", updated.Name)
@@ -125,8 +125,8 @@ func TestBeneficiaryPutThenGet(t *testing.T) {
 		var createdAt, updatedAt int64
 		require.NoError(t, d.Raw("SELECT created_at FROM beneficiaries").Scan(&createdAt).Error)
 		require.NoError(t, d.Raw("SELECT updated_at FROM beneficiaries").Scan(&updatedAt).Error)
-		require.Equal(t, apptest.Start.UnixMilli(), createdAt, "created_at is kept")
-		require.Equal(t, apptest.Start.Add(time.Hour).UnixMilli(), updatedAt)
+		require.Equal(t, servertest.Start.UnixMilli(), createdAt, "created_at is kept")
+		require.Equal(t, servertest.Start.Add(time.Hour).UnixMilli(), updatedAt)
 
 		// Finance and auditors read the full record.
 		for _, role := range []string{"finance", "auditor"} {
@@ -135,7 +135,7 @@ func TestBeneficiaryPutThenGet(t *testing.T) {
 
 		// Insurers see county, categories and residency only.
 		r = h.Get(t, "insurer", regPath(regZhang))
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		limited := r.Map(t)
 		require.ElementsMatch(t, []string{"id_number", "county_code", "county_name", "categories", "residency"}, keysOf(limited))
 		require.NotContains(t, string(r.Body), "张三丰")
@@ -156,25 +156,25 @@ func TestBeneficiaryPutThenGet(t *testing.T) {
 
 func TestBeneficiaryAccess(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
-		apptest.RequireStatus(t, h.Put(t, "admin", regPath(regZhang), regBody()), http.StatusCreated)
+		h := servertest.New(t, d)
+		servertest.RequireStatus(t, h.Put(t, "admin", regPath(regZhang), regBody()), http.StatusCreated)
 		cases := []struct {
 			name   string
-			req    apptest.Request
+			req    servertest.Request
 			status int
 			code   string
 		}{
-			{"insurer may not write the registry", apptest.Request{Method: "PUT", Path: regPath(regZhang), Token: "insurer", Body: regBody()}, 403, "forbidden"},
-			{"finance may not write the registry", apptest.Request{Method: "PUT", Path: regPath(regZhang), Token: "finance", Body: regBody()}, 403, "forbidden"},
-			{"auditors change nothing", apptest.Request{Method: "PUT", Path: regPath(regZhang), Token: "auditor", Body: regBody()}, 403, "forbidden"},
-			{"insurer may not import", apptest.Request{Method: "POST", Path: "/api/v1/beneficiaries/import", Token: "insurer", Body: policies.RegistryCSVHeader + "\n", Header: map[string]string{"Content-Type": "text/csv"}}, 403, "forbidden"},
-			{"no token to read", apptest.Request{Method: "GET", Path: regPath(regZhang)}, 401, "unauthorized"},
-			{"no token to write", apptest.Request{Method: "PUT", Path: regPath(regZhang), Body: regBody()}, 401, "unauthorized"},
-			{"no token to import", apptest.Request{Method: "POST", Path: "/api/v1/beneficiaries/import", Body: policies.RegistryCSVHeader + "\n", Header: map[string]string{"Content-Type": "text/csv"}}, 401, "unauthorized"},
+			{"insurer may not write the registry", servertest.Request{Method: "PUT", Path: regPath(regZhang), Token: "insurer", Body: regBody()}, 403, "forbidden"},
+			{"finance may not write the registry", servertest.Request{Method: "PUT", Path: regPath(regZhang), Token: "finance", Body: regBody()}, 403, "forbidden"},
+			{"auditors change nothing", servertest.Request{Method: "PUT", Path: regPath(regZhang), Token: "auditor", Body: regBody()}, 403, "forbidden"},
+			{"insurer may not import", servertest.Request{Method: "POST", Path: "/api/v1/beneficiaries/import", Token: "insurer", Body: policies.RegistryCSVHeader + "\n", Header: map[string]string{"Content-Type": "text/csv"}}, 403, "forbidden"},
+			{"no token to read", servertest.Request{Method: "GET", Path: regPath(regZhang)}, 401, "unauthorized"},
+			{"no token to write", servertest.Request{Method: "PUT", Path: regPath(regZhang), Body: regBody()}, 401, "unauthorized"},
+			{"no token to import", servertest.Request{Method: "POST", Path: "/api/v1/beneficiaries/import", Body: policies.RegistryCSVHeader + "\n", Header: map[string]string{"Content-Type": "text/csv"}}, 401, "unauthorized"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				apptest.RequireError(t, h.Do(t, tc.req), tc.status, tc.code)
+				servertest.RequireError(t, h.Do(t, tc.req), tc.status, tc.code)
 			})
 		}
 		require.Equal(t, "张三", regGet(t, h, "admin", regZhang).Name, "no refused request changed the record")
@@ -183,13 +183,13 @@ func TestBeneficiaryAccess(t *testing.T) {
 
 func TestBeneficiaryGetUnknownOrMalformed(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		r := h.Get(t, "finance", regPath(regWang))
-		e := apptest.RequireError(t, r, http.StatusNotFound, "not_found")
+		e := servertest.RequireError(t, r, http.StatusNotFound, "not_found")
 		require.NotContains(t, e.Error.Message, regWang, "messages show ids masked")
 
 		r = h.Get(t, "insurer", regPath(regWang))
-		apptest.RequireError(t, r, http.StatusNotFound, "not_found")
+		servertest.RequireError(t, r, http.StatusNotFound, "not_found")
 
 		mistyped := regWang[:17] + string("0123456789"[(strings.IndexByte("0123456789", regWang[17])+1)%10])
 		if regWang[17] == 'X' {
@@ -197,7 +197,7 @@ func TestBeneficiaryGetUnknownOrMalformed(t *testing.T) {
 		}
 		for _, id := range []string{mistyped, "411328199001010", "41132819900101003x"} {
 			r = h.Get(t, "admin", regPath(id))
-			e = apptest.RequireError(t, r, http.StatusUnprocessableEntity, "validation_failed")
+			e = servertest.RequireError(t, r, http.StatusUnprocessableEntity, "validation_failed")
 			require.Equal(t, []string{"id_number"}, e.FieldNames())
 			require.NotContains(t, string(r.Body), id, "the message never repeats the id")
 		}
@@ -242,17 +242,17 @@ func TestBeneficiaryPutRejectsInvalidBodies(t *testing.T) {
 		{"no period at all", regZhang, func(b map[string]any) { b["categories"], b["residency"] = []any{}, nil }, []string{"categories"}},
 	}
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				body := regBody()
 				tc.change(body)
 				r := h.Put(t, "admin", regPath(tc.id), body)
-				e := apptest.RequireError(t, r, http.StatusUnprocessableEntity, "validation_failed")
+				e := servertest.RequireError(t, r, http.StatusUnprocessableEntity, "validation_failed")
 				require.ElementsMatch(t, tc.fields, e.FieldNames())
 				require.NotContains(t, string(r.Body), "6222021234567890123", "answers never repeat the account")
 				require.Zero(t, regCount(t, d), "nothing is stored")
-				apptest.RequireError(t, h.Get(t, "admin", regPath(regZhang)), http.StatusNotFound, "not_found")
+				servertest.RequireError(t, h.Get(t, "admin", regPath(regZhang)), http.StatusNotFound, "not_found")
 			})
 		}
 		var n int64
@@ -281,11 +281,11 @@ type regImportAnswer struct {
 }
 
 // regImport posts a CSV body with a Content-Type and expects 200.
-func regImport(t *testing.T, h *apptest.Harness, body []byte, contentType string) regImportAnswer {
+func regImport(t *testing.T, h *servertest.Harness, body []byte, contentType string) regImportAnswer {
 	t.Helper()
-	r := h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin", Body: body,
+	r := h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin", Body: body,
 		Header: map[string]string{"Content-Type": contentType}})
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	require.Contains(t, string(r.Body), `"errors":[`, "errors is a list, never null")
 	var a regImportAnswer
 	r.JSON(t, &a)
@@ -313,7 +313,7 @@ func TestBeneficiaryImportEncodings(t *testing.T) {
 		{"GBK detected without a charset", gbk, "text/csv", 0},
 	}
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				a := regImport(t, h, tc.body, tc.contentType)
@@ -361,7 +361,7 @@ func TestBeneficiaryImportReportsBadRowsAndKeepsGoodOnes(t *testing.T) {
 		"",
 	}, "\n")
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		a := regImport(t, h, []byte(body), "text/csv; charset=utf-8")
 		type at struct {
 			Line  int
@@ -387,7 +387,7 @@ func TestBeneficiaryImportReportsBadRowsAndKeepsGoodOnes(t *testing.T) {
 		require.Empty(t, wang.Categories, "the bad row of a person is left out")
 		require.Equal(t, []policies.ResidencyBody{{Type: "residence_permit", ValidFrom: "2024-01-01"}}, wang.Residency)
 		for _, id := range []string{regLi, regCoop, regZhao} {
-			apptest.RequireError(t, h.Get(t, "admin", regPath(id)), http.StatusNotFound, "not_found")
+			servertest.RequireError(t, h.Get(t, "admin", regPath(id)), http.StatusNotFound, "not_found")
 		}
 		require.EqualValues(t, 2, regCount(t, d))
 
@@ -400,7 +400,7 @@ func TestBeneficiaryImportReportsBadRowsAndKeepsGoodOnes(t *testing.T) {
 
 func TestBeneficiaryImportUnreadableFiles(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 
 		a := regImport(t, h, []byte("身份证号,姓名\n"+regZhang+",张三\n"), "text/csv")
 		require.Len(t, a.Errors, 1)
@@ -408,20 +408,20 @@ func TestBeneficiaryImportUnreadableFiles(t *testing.T) {
 		require.Equal(t, "header", a.Errors[0].Field)
 		require.Zero(t, a.Created)
 
-		r := h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin",
+		r := h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin",
 			Header: map[string]string{"Content-Type": "text/csv"}})
-		e := apptest.RequireError(t, r, http.StatusUnprocessableEntity, "validation_failed")
+		e := servertest.RequireError(t, r, http.StatusUnprocessableEntity, "validation_failed")
 		require.Equal(t, []string{"body"}, e.FieldNames(), "the file is required")
 
-		r = h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin",
+		r = h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin",
 			Body: regText, Header: map[string]string{"Content-Type": "text/csv; charset=latin1"}})
-		apptest.RequireError(t, r, http.StatusUnsupportedMediaType, "unsupported_media_type")
+		servertest.RequireError(t, r, http.StatusUnsupportedMediaType, "unsupported_media_type")
 
 		gbk, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(regText))
 		require.NoError(t, err)
-		r = h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin",
+		r = h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin",
 			Body: gbk, Header: map[string]string{"Content-Type": "text/csv; charset=utf-8"}})
-		e = apptest.RequireError(t, r, http.StatusUnprocessableEntity, "validation_failed")
+		e = servertest.RequireError(t, r, http.StatusUnprocessableEntity, "validation_failed")
 		require.Equal(t, []string{"body"}, e.FieldNames(), "GBK bytes declared as UTF-8")
 
 		require.Zero(t, regCount(t, d))

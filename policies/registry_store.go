@@ -358,3 +358,18 @@ func registryPeriodClashes(b Beneficiary) apperr.Fields {
 	check("residency", "type", b.Residency)
 	return f
 }
+
+// PayoutAccounts returns the payout account of each beneficiary ("" when
+// none is on record), for a disbursement.
+func PayoutAccounts(ctx context.Context, tx *gorm.DB, idNumbers []string) (map[string]string, error) {
+	var rows []struct{ IDNumber, PayoutAccount string }
+	if err := tx.WithContext(ctx).Model(&beneficiaryRecord{}).Select("id_number, payout_account").
+		Where("id_number IN ?", idNumbers).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.IDNumber] = r.PayoutAccount
+	}
+	return out, nil
+}

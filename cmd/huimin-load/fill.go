@@ -9,7 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"huimin/internal/db"
-	"huimin/internal/ledger"
+	"huimin/ledger"
 )
 
 // fillLedger appends n fund/reserve entries to plan's chain directly in the

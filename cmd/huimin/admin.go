@@ -16,7 +16,7 @@ import (
 )
 
 func openDB(ctx context.Context, cfg config) (*db.DB, error) {
-	d, err := db.Open(ctx, cfg.DB)
+	d, err := db.Open(ctx, cfg.DB, cfg.dbOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func migrate(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
 		return fmt.Errorf("usage: huimin migrate up|status")
 	}
-	d, err := db.Open(ctx, cfg.DB)
+	d, err := db.Open(ctx, cfg.DB, cfg.dbOptions())
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"huimin/internal/app"
 	"huimin/internal/db"
+	"huimin/server"
 )
 
 // config is everything read from the environment, with defaults (DESIGN §2).
@@ -19,6 +19,7 @@ type config struct {
 	ShutdownTimeout time.Duration
 	RequestTimeout  time.Duration
 	PprofAddr       string
+	SQLiteSync      string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -35,6 +36,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	c.PprofAddr = getenv("HUIMIN_PPROF_ADDR")
+	switch v := strings.ToUpper(getenv("HUIMIN_SQLITE_SYNC")); v {
+	case "", "NORMAL", "FULL", "EXTRA", "OFF":
+		c.SQLiteSync = v
+	default:
+		return c, fmt.Errorf("HUIMIN_SQLITE_SYNC %q: want NORMAL or FULL", v)
+	}
 	if v := getenv("HUIMIN_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -53,7 +60,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 }
 
 func versionString() string {
-	v := app.Version
+	v := server.Version
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 12 && v == "dev" {
@@ -64,3 +71,6 @@ func versionString() string {
 	}
 	return "huimin " + v
 }
+
+// dbOptions are the database settings read from the environment.
+func (c config) dbOptions() db.Options { return db.Options{SQLiteSync: c.SQLiteSync} }

@@ -120,7 +120,7 @@ func (b *lockedBuffer) String() string {
 }
 
 // server is one `huimin serve` subprocess.
-type server struct {
+type serverProc struct {
 	cmd            *exec.Cmd
 	URL            string
 	stdout, stderr *lockedBuffer
@@ -141,11 +141,11 @@ func freeAddr(t testing.TB) string {
 
 // startServer runs `huimin serve` on spec and waits until it serves. It is
 // killed when the test ends, if it has not stopped before.
-func startServer(t testing.TB, spec string, secrets []string) *server {
+func startServer(t testing.TB, spec string, secrets []string) *serverProc {
 	t.Helper()
 	bin := huiminBinary(t)
 	addr := freeAddr(t)
-	s := &server{URL: "http://" + addr, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{}), secrets: secrets}
+	s := &serverProc{URL: "http://" + addr, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{}), secrets: secrets}
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Dir = t.TempDir()
 	s.cmd.Env = append(os.Environ(), "HUIMIN_DB="+spec, "HUIMIN_ADDR="+addr, "HUIMIN_LOG_LEVEL=info", "HUIMIN_SHUTDOWN_TIMEOUT=5s")
@@ -173,7 +173,7 @@ func startServer(t testing.TB, spec string, secrets []string) *server {
 }
 
 // adminToken is the token the first serve on an empty database prints.
-func (s *server) adminToken(t testing.TB) string {
+func (s *serverProc) adminToken(t testing.TB) string {
 	t.Helper()
 	for _, line := range strings.Split(s.stdout.String(), "\n") {
 		if strings.HasPrefix(line, "hm_") {
@@ -184,7 +184,7 @@ func (s *server) adminToken(t testing.TB) string {
 	return ""
 }
 
-func (s *server) alive() bool {
+func (s *serverProc) alive() bool {
 	select {
 	case <-s.exited:
 		return false
@@ -194,7 +194,7 @@ func (s *server) alive() bool {
 }
 
 // kill is kill -9: no shutdown, no flush, no closing of the database.
-func (s *server) kill() {
+func (s *serverProc) kill() {
 	if s.alive() {
 		_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	}
@@ -202,7 +202,7 @@ func (s *server) kill() {
 }
 
 // stop is a graceful stop (SIGTERM), which must end with exit status 0.
-func (s *server) stop(t testing.TB) {
+func (s *serverProc) stop(t testing.TB) {
 	t.Helper()
 	require.True(t, s.alive(), "the server died on its own: %v\n%s", s.waitErr, s.stderr)
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
@@ -217,7 +217,7 @@ func (s *server) stop(t testing.TB) {
 
 // requireCleanLog fails when the server's log holds a race report, a
 // panic, a 500, or any id or account number the test put in the registry.
-func (s *server) requireCleanLog(t testing.TB) {
+func (s *serverProc) requireCleanLog(t testing.TB) {
 	t.Helper()
 	log := s.stderr.String()
 	for _, bad := range []string{"WARNING: DATA RACE", "panic:", `"status":500`} {
@@ -304,7 +304,7 @@ const faultPlan = "FAULT-ZKB"
 // reaches, and a registry of people eligible for it.
 type deployment struct {
 	spec                             string
-	srv                              *server
+	srv                              *serverProc
 	http                             *http.Client
 	admin, insurer, finance, auditor string
 	eventDate                        civil.Date

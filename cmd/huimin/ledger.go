@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"huimin/ledger"
 	"huimin/payouts"
 )
 
@@ -21,7 +22,7 @@ func ledgerCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	rows, bad, reason, err := payouts.VerifyExport(f)
+	rows, bad, reason, err := ledger.VerifyExport(f)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", args[1], err)
 		return exitError{1}

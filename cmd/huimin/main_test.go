@@ -16,12 +16,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/app"
 	"huimin/internal/audit"
 	"huimin/internal/auth"
 	"huimin/internal/db"
-	"huimin/payouts"
+	"huimin/ledger"
 	"huimin/policies"
+	"huimin/server"
 )
 
 // cli is one command line environment: a fresh SQLite database in a temp
@@ -191,7 +191,7 @@ func seeded(t *testing.T, c *cliEnv) *db.DB {
 	t.Cleanup(func() { _ = d.Close() })
 	_, err = d.Migrate(ctx)
 	require.NoError(t, err)
-	a := app.New(d, app.Config{})
+	a := server.New(d, server.Config{})
 	_, err = a.Bootstrap(ctx)
 	require.NoError(t, err)
 	who := audit.Who{Actor: "fin-wang", Role: auth.Finance}
@@ -206,7 +206,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	c := newCLI(t)
 	d := seeded(t, c)
 	var buf bytes.Buffer
-	require.NoError(t, payouts.New(d, time.Now).Export(context.Background(), payouts.LedgerFilter{}, payouts.FormatCSV, &buf))
+	require.NoError(t, ledger.New(d, time.Now).Export(context.Background(), ledger.Filter{}, ledger.FormatCSV, &buf))
 	good := filepath.Join(c.dir, "ledger.csv")
 	require.NoError(t, os.WriteFile(good, buf.Bytes(), 0o600))
 
@@ -247,7 +247,9 @@ func TestCheckCommand(t *testing.T) {
 	require.Contains(t, out, "invariant breach(es)")
 }
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+// syncBuffer is a bytes.Buffer that a server writes while the test reads
+// it: the serve goroutine here, or a `huimin serve` subprocess's stdout and
+// stderr (proc_test.go).
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -11,15 +11,15 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"huimin/internal/app"
 	"huimin/internal/db"
+	"huimin/server"
 )
 
 // serve migrates, seeds, prints the first admin token, and serves until the
 // context ends; then it stops accepting, lets in-flight requests finish
 // within the shutdown timeout and closes the database.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
-	d, err := db.Open(ctx, cfg.DB)
+	d, err := db.Open(ctx, cfg.DB, cfg.dbOptions())
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	}
 	log.Info("schema migrated", "applied", n, "dialect", string(d.Dialect))
 
-	a := app.New(d, app.Config{Log: log, Now: time.Now, RequestTimeout: cfg.RequestTimeout})
+	a := server.New(d, server.Config{Log: log, Now: time.Now, RequestTimeout: cfg.RequestTimeout})
 	adminToken, err := a.Bootstrap(ctx)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "huimin serving on http://%s (database: %s)\n", ln.Addr(), d.Dialect)
-	log.Info("serving", "addr", ln.Addr().String(), "version", app.Version)
+	log.Info("serving", "addr", ln.Addr().String(), "version", server.Version)
 
 	select {
 	case err := <-errc:
@@ -71,6 +71,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	a.Close()
 	log.Info("stopped")
 	return nil
 }

@@ -50,3 +50,43 @@ func Write(ctx context.Context, tx *gorm.DB, now time.Time, who Who, action, tar
 	r := NewRecord(now, who, action, target, outcome)
 	return tx.WithContext(ctx).Create(&r).Error
 }
+
+// Filter selects audit records for the auditor's list, newest first.
+type Filter struct {
+	Actor, Action string
+	From, To      time.Time // From inclusive, To exclusive; zero: unbounded
+	Before        string    // cursor: the id of the last record of the previous page
+	Limit         int
+}
+
+// List returns the records that match f, newest first. Audit ids are ULIDs
+// of the record's instant, so a time range is an id range on the primary key.
+func List(ctx context.Context, tx *gorm.DB, f Filter) ([]Record, error) {
+	q := tx.WithContext(ctx).Order("id DESC").Limit(f.Limit)
+	if f.Actor != "" {
+		q = q.Where("actor = ?", f.Actor)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("id >= ?", ids.Floor(f.From))
+	}
+	if !f.To.IsZero() {
+		q = q.Where("id < ?", ids.Floor(f.To))
+	}
+	if f.Before != "" {
+		q = q.Where("id < ?", f.Before)
+	}
+	var recs []Record
+	err := q.Find(&recs).Error
+	return recs, err
+}
+
+// WriteAll appends several records in tx with one statement.
+func WriteAll(ctx context.Context, tx *gorm.DB, rs []Record) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return tx.WithContext(ctx).Create(&rs).Error
+}

@@ -38,9 +38,21 @@ type DB struct {
 // DefaultSpec is the embedded default of DESIGN §2.
 const DefaultSpec = "sqlite:huimin-data/huimin.db"
 
+// Options tune how a database is opened. The zero value is the default of
+// every setting; cmd/huimin fills it from the environment.
+type Options struct {
+	// SQLiteSync is SQLite's `synchronous` pragma: NORMAL (the default)
+	// survives kill -9 in WAL mode; FULL also survives power loss, slower.
+	SQLiteSync string
+}
+
 // Open opens the database named by spec: "sqlite:PATH" or "mysql:DSN" (any
 // go-sql-driver DSN). It does not migrate; call Migrate.
-func Open(ctx context.Context, spec string) (*DB, error) {
+func Open(ctx context.Context, spec string, opts ...Options) (*DB, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	kind, rest, ok := strings.Cut(spec, ":")
 	if !ok || rest == "" {
 		return nil, fmt.Errorf("HUIMIN_DB %q: want sqlite:PATH or mysql:DSN", spec)
@@ -59,7 +71,7 @@ func Open(ctx context.Context, spec string) (*DB, error) {
 	switch kind {
 	case "sqlite":
 		d = migrations.SQLite
-		g, err = openSQLite(rest, cfg)
+		g, err = openSQLite(rest, o.SQLiteSync, cfg)
 	case "mysql":
 		d = migrations.MySQL
 		g, err = openMySQL(rest, cfg)
@@ -87,14 +99,13 @@ func Open(ctx context.Context, spec string) (*DB, error) {
 // takes the write lock at BEGIN so a read-then-write transaction never fails
 // on lock upgrade; synchronous=NORMAL in WAL mode loses no committed
 // transaction when the process is killed (only an OS crash could lose the
-// last ones; set HUIMIN_SQLITE_SYNC=FULL to fsync every commit).
-func openSQLite(path string, cfg *gorm.Config) (*gorm.DB, error) {
+// last ones; Options.SQLiteSync FULL fsyncs every commit).
+func openSQLite(path, sync string, cfg *gorm.Config) (*gorm.DB, error) {
 	if dir := filepath.Dir(path); dir != "" && dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	sync := os.Getenv("HUIMIN_SQLITE_SYNC")
 	if sync == "" {
 		sync = "NORMAL"
 	}
@@ -176,6 +187,21 @@ func (d *DB) Close() error { return d.SQL.Close() }
 
 // Ping checks the database answers within the context's deadline.
 func (d *DB) Ping(ctx context.Context) error { return d.SQL.PingContext(ctx) }
+
+// ReadSnapshot runs fn in a read-only transaction that sees one consistent
+// snapshot of the database: REPEATABLE READ on MySQL (the pool's default,
+// READ COMMITTED, lets each statement see the latest commits), a deferred
+// transaction on SQLite (a WAL reader sees the database as of its first
+// read, and takes no write lock). Checks that compare a budget row with its
+// entries read this way; read apart, an approval committing between the two
+// reads would look like tampering.
+func (d *DB) ReadSnapshot(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if d.Dialect == migrations.MySQL {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return Translate(d.DB.WithContext(ctx).Transaction(fn, opts))
+}
 
 // maxAttempts bounds retries of deadlocks and lock timeouts (DESIGN §10).
 const maxAttempts = 5

@@ -95,3 +95,28 @@ func DateRange(c echo.Context, f *apperr.Fields) (from, to civil.Date) {
 	}
 	return from, to
 }
+
+// ListQuery is what every list endpoint reads from the query string: the
+// page size, the cursor of the previous page and the date range.
+type ListQuery struct {
+	Limit    int
+	Cursor   []string // nil on the first page
+	From, To civil.Date
+}
+
+// ReadList reads ?limit= (default def, at most max), ?cursor= (of
+// cursorParts parts) and ?from=/?to=; every bad parameter is a field error
+// of one 422.
+func ReadList(c echo.Context, def, max, cursorParts int) (ListQuery, error) {
+	var q ListQuery
+	var f apperr.Fields
+	var err error
+	if q.Limit, err = Limit(c, def, max); err != nil {
+		f.Add("limit", "must be an integer from 1 to %d", max)
+	}
+	if q.Cursor, err = DecodeCursor(c, cursorParts); err != nil {
+		f.Add("cursor", "not a cursor this list returned")
+	}
+	q.From, q.To = DateRange(c, &f)
+	return q, f.Err()
+}

@@ -1,9 +1,8 @@
-package payouts
+package ledger
 
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -17,11 +16,9 @@ import (
 	"huimin/internal/apperr"
 	"huimin/internal/civil"
 	"huimin/internal/db"
-	"huimin/internal/ledger"
 	"huimin/internal/money"
 	"huimin/internal/web"
-	"huimin/migrations"
-	"huimin/policies"
+	"huimin/internal/mask"
 )
 
 // Columns of the ledger export and list (DESIGN §8), in order.
@@ -46,14 +43,14 @@ type EntryView struct {
 	Hash          string `json:"hash"`
 }
 
-func entryView(e ledger.Entry) EntryView {
+func entryView(e Entry) EntryView {
 	v := EntryView{
 		Seq: e.Seq, At: web.Timestamp(e.At), Plan: e.PlanCode, Kind: e.Kind, ClaimID: e.ClaimID,
 		CountyCode: e.CountyCode, Amount: money.String(money.FromFen(e.Amount)), FromAccount: e.FromAccount,
 		ToAccount: e.ToAccount, Actor: e.Actor, PrevHash: e.PrevHash, Hash: e.Hash,
 	}
 	if e.BeneficiaryID != "" {
-		v.BeneficiaryID = policies.MaskID(e.BeneficiaryID)
+		v.BeneficiaryID = mask.ID(e.BeneficiaryID)
 	}
 	return v
 }
@@ -63,17 +60,17 @@ func (v EntryView) row() []string {
 		v.Amount, v.FromAccount, v.ToAccount, v.Actor, v.PrevHash, v.Hash}
 }
 
-// LedgerFilter selects entries: one plan or all, and a date range on `at`
+// Filter selects entries: one plan or all, and a date range on `at`
 // (China time, inclusive).
-type LedgerFilter struct {
+type Filter struct {
 	Plan     string
 	From, To civil.Date
 	After    *[2]string // cursor: plan and seq of the last entry of the previous page
 	Limit    int        // 0: no limit (exports)
 }
 
-func (f LedgerFilter) query(tx *gorm.DB) *gorm.DB {
-	q := tx.Model(&ledger.Entry{}).Order("plan_code, seq")
+func (f Filter) query(tx *gorm.DB) *gorm.DB {
+	q := tx.Model(&Entry{}).Order("plan_code, seq")
 	if f.Plan != "" {
 		q = q.Where("plan_code = ?", f.Plan)
 	}
@@ -94,8 +91,8 @@ func (f LedgerFilter) query(tx *gorm.DB) *gorm.DB {
 }
 
 // Entries returns one page of entries ordered by plan and seq.
-func (s *Service) Entries(ctx context.Context, f LedgerFilter) ([]EntryView, error) {
-	var es []ledger.Entry
+func (s *Service) Entries(ctx context.Context, f Filter) ([]EntryView, error) {
+	var es []Entry
 	if err := f.query(s.db.WithContext(ctx)).Find(&es).Error; err != nil {
 		return nil, db.Translate(err)
 	}
@@ -107,33 +104,18 @@ func (s *Service) Entries(ctx context.Context, f LedgerFilter) ([]EntryView, err
 }
 
 // eachEntry streams the selected entries from the database one row at a
-// time, so that memory does not grow with the ledger.
-func (s *Service) eachEntry(ctx context.Context, f LedgerFilter, fn func(ledger.Entry) error) error {
+// time, so that memory does not grow with the 
+func (s *Service) eachEntry(ctx context.Context, f Filter, fn func(Entry) error) error {
 	return eachEntry(ctx, s.db.DB, f, fn)
 }
 
-// readSnapshot runs fn in a read-only transaction that sees one consistent
-// snapshot of the database: REPEATABLE READ on MySQL (the pool's default,
-// READ COMMITTED, lets each statement see the latest commits), a deferred
-// transaction on SQLite (a WAL reader sees the database as of its first
-// read, and takes no write lock). Verify and Check compare the budget row
-// with the entries; read apart, an approval committing between the two reads
-// would look like tampering.
-func (s *Service) readSnapshot(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	opts := &sql.TxOptions{ReadOnly: true}
-	if s.db.Dialect == migrations.MySQL {
-		opts.Isolation = sql.LevelRepeatableRead
-	}
-	return db.Translate(s.db.WithContext(ctx).Transaction(fn, opts))
-}
-
-func eachEntry(ctx context.Context, q *gorm.DB, f LedgerFilter, fn func(ledger.Entry) error) error {
+func eachEntry(ctx context.Context, q *gorm.DB, f Filter, fn func(Entry) error) error {
 	rows, err := f.query(q.WithContext(ctx)).Select("plan_code, seq, kind, claim_id, amount, from_account, to_account, actor, at, beneficiary_id, county_code, reference, prev_hash, hash").Rows()
 	if err != nil {
 		return db.Translate(err)
 	}
 	defer rows.Close()
-	var e ledger.Entry
+	var e Entry
 	for rows.Next() {
 		if err := rows.Scan(&e.PlanCode, &e.Seq, &e.Kind, &e.ClaimID, &e.Amount, &e.FromAccount, &e.ToAccount,
 			&e.Actor, &e.At, &e.BeneficiaryID, &e.CountyCode, &e.Reference, &e.PrevHash, &e.Hash); err != nil {
@@ -162,7 +144,7 @@ var ContentTypes = map[string]string{
 
 // Export writes the selected entries to w in format. CSV starts with a
 // UTF-8 BOM so that Excel shows Chinese text, and follows RFC 4180.
-func (s *Service) Export(ctx context.Context, f LedgerFilter, format string, w io.Writer) error {
+func (s *Service) Export(ctx context.Context, f Filter, format string, w io.Writer) error {
 	switch format {
 	case FormatCSV:
 		bw := bufio.NewWriterSize(w, 64*1024)
@@ -174,7 +156,7 @@ func (s *Service) Export(ctx context.Context, f LedgerFilter, format string, w i
 		if err := cw.Write(Columns); err != nil {
 			return err
 		}
-		if err := s.eachEntry(ctx, f, func(e ledger.Entry) error { return cw.Write(entryView(e).row()) }); err != nil {
+		if err := s.eachEntry(ctx, f, func(e Entry) error { return cw.Write(entryView(e).row()) }); err != nil {
 			return err
 		}
 		cw.Flush()
@@ -185,7 +167,7 @@ func (s *Service) Export(ctx context.Context, f LedgerFilter, format string, w i
 	case FormatNDJSON:
 		bw := bufio.NewWriterSize(w, 64*1024)
 		enc := json.NewEncoder(bw)
-		if err := s.eachEntry(ctx, f, func(e ledger.Entry) error { return enc.Encode(entryView(e)) }); err != nil {
+		if err := s.eachEntry(ctx, f, func(e Entry) error { return enc.Encode(entryView(e)) }); err != nil {
 			return err
 		}
 		return bw.Flush()
@@ -197,7 +179,7 @@ func (s *Service) Export(ctx context.Context, f LedgerFilter, format string, w i
 
 // exportXLSX uses excelize's StreamWriter, which spills rows to a temporary
 // file instead of holding the sheet in memory.
-func (s *Service) exportXLSX(ctx context.Context, f LedgerFilter, w io.Writer) error {
+func (s *Service) exportXLSX(ctx context.Context, f Filter, w io.Writer) error {
 	x := excelize.NewFile()
 	defer x.Close()
 	sw, err := x.NewStreamWriter("Sheet1")
@@ -213,7 +195,7 @@ func (s *Service) exportXLSX(ctx context.Context, f LedgerFilter, w io.Writer) e
 	}
 	n := 1
 	row := make([]any, len(Columns))
-	err = s.eachEntry(ctx, f, func(e ledger.Entry) error {
+	err = s.eachEntry(ctx, f, func(e Entry) error {
 		n++
 		for i, v := range entryView(e).row() {
 			row[i] = v // text cells: amounts and hashes must stay exactly as written
@@ -250,7 +232,7 @@ type chain struct {
 	reason  string
 }
 
-func newChain(plan string) *chain { return &chain{plan: plan, prev: ledger.GenesisHash} }
+func newChain(plan string) *chain { return &chain{plan: plan, prev: GenesisHash} }
 
 // add checks the next entry; after the first breach it only counts.
 func (c *chain) add(seq int64, prevHash, canonical, hash string) {
@@ -265,7 +247,7 @@ func (c *chain) add(seq int64, prevHash, canonical, hash string) {
 		c.bad, c.reason = &s, fmt.Sprintf("seq %d follows %d: an entry is missing or out of order", seq, c.lastSeq)
 	case prevHash != c.prev:
 		fail("prev_hash does not match the previous entry's hash")
-	case ledger.ChainHash(prevHash, canonical) != hash:
+	case ChainHash(prevHash, canonical) != hash:
 		fail("hash does not match the entry's contents")
 	}
 	c.lastSeq, c.prev = seq, hash
@@ -275,22 +257,22 @@ func (c *chain) add(seq int64, prevHash, canonical, hash string) {
 // its head with the budget row's, which catches a deleted tail too.
 func (s *Service) Verify(ctx context.Context, plan string) (Verification, error) {
 	var v Verification
-	err := s.readSnapshot(ctx, func(tx *gorm.DB) error {
+	err := s.db.ReadSnapshot(ctx, func(tx *gorm.DB) error {
 		var err error
-		v, err = verify(ctx, tx, plan)
+		v, err = VerifyTx(ctx, tx, plan)
 		return err
 	})
 	return v, err
 }
 
-// verify is Verify within tx, which must be a consistent snapshot.
-func verify(ctx context.Context, tx *gorm.DB, plan string) (Verification, error) {
-	b, err := ledger.Get(ctx, tx, plan)
+// VerifyTx is Verify within tx, which must be a consistent snapshot.
+func VerifyTx(ctx context.Context, tx *gorm.DB, plan string) (Verification, error) {
+	b, err := Get(ctx, tx, plan)
 	if err != nil {
 		return Verification{}, db.Translate(err)
 	}
 	c := newChain(plan)
-	err = eachEntry(ctx, tx, LedgerFilter{Plan: plan}, func(e ledger.Entry) error {
+	err = eachEntry(ctx, tx, Filter{Plan: plan}, func(e Entry) error {
 		c.add(e.Seq, e.PrevHash, e.Canonical(), e.Hash)
 		return nil
 	})

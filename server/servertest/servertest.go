@@ -1,7 +1,7 @@
-// Package apptest drives the real Huimin router in HTTP tests, with a token
+// Package servertest drives the real Huimin router in HTTP tests, with a token
 // for every role, and checks every exchange against the OpenAPI document:
 // every answer must match it, and so must every request the server accepted.
-package apptest
+package servertest
 
 import (
 	"bytes"
@@ -24,15 +24,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huimin/docs"
-	"huimin/internal/app"
 	"huimin/internal/audit"
 	"huimin/internal/auth"
 	"huimin/internal/db"
+	"huimin/server"
 )
 
 // Harness is an application on a test database with one token per role.
 type Harness struct {
-	App *app.App
+	App *server.App
 	DB  *db.DB
 	// Tokens by name: admin, finance, finance2, auditor, insurer (org
 	// "picc"), insurer2 (org "cpic").
@@ -115,7 +115,7 @@ func New(t testing.TB, d *db.DB) *Harness {
 	t.Helper()
 	clock := &Clock{t: Start}
 	logs := &LogBuffer{}
-	a := app.New(d, app.Config{Now: clock.Now, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	a := server.New(d, server.Config{Now: clock.Now, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ctx := context.Background()
 	admin, err := a.Bootstrap(ctx)
 	require.NoError(t, err)

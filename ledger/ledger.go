@@ -1,8 +1,10 @@
-// Package ledger appends money movements to a plan's hash-chained ledger and
-// keeps the plan's budget row equal to the sum of its entries (DESIGN §8).
+// Package ledger is the money of every plan: its budget row and its
+// append-only, hash-chained ledger (DESIGN §8), with the exports, the chain's
+// verification and the ledger's own invariant checks.
 //
-// It is the one owner of budget figures: plans (funding), and payouts
-// (reserve, release, disburse, pay, fail) all move money through Append,
+// It is the only code that writes the budgets and ledger_entries tables, and
+// other packages read them only through its functions. Plans (funding) and
+// payouts (reserve, release, disburse, pay, fail) move money through Append,
 // inside their own transaction, so a state change and its ledger entry commit
 // together. Append locks the plan's budget row, which serialises a plan's
 // entries: seq has no gaps and the chain has one head.
@@ -120,6 +122,10 @@ func (e Entry) Canonical() string {
 
 // Move is one movement to append.
 type Move struct {
+	// Actor who made this movement; empty means Append's actor. A group
+	// of approvals appends the moves of several actors in one call, in
+	// the order they were decided, each entry naming its own actor.
+	Actor         string
 	Kind          string
 	Amount        int64 // fen, > 0
 	ClaimID       string
@@ -179,7 +185,7 @@ func apply(b *Budget, kind string, amt int64) error {
 }
 
 // Append locks the plan's budget row, applies the moves in order, appends one
-// chained entry per move and saves the row. A move that would overdraw
+// chained entry per move (seq in the order given) and saves the row. A move that would overdraw
 // `available` fails with ErrBudgetExhausted and the caller's transaction must
 // roll back. Moves of zero fen are skipped: they move nothing.
 func Append(ctx context.Context, tx *gorm.DB, plan, actor string, now time.Time, moves ...Move) (Budget, []Entry, error) {
@@ -197,9 +203,13 @@ func Append(ctx context.Context, tx *gorm.DB, plan, actor string, now time.Time,
 			return b, nil, err
 		}
 		flow := Flow[m.Kind]
+		by := m.Actor
+		if by == "" {
+			by = actor
+		}
 		e := Entry{
 			PlanCode: plan, Seq: b.LastSeq + 1, Kind: m.Kind, ClaimID: m.ClaimID, Amount: m.Amount,
-			FromAccount: flow[0], ToAccount: flow[1], Actor: actor, At: at,
+			FromAccount: flow[0], ToAccount: flow[1], Actor: by, At: at,
 			BeneficiaryID: m.BeneficiaryID, CountyCode: m.CountyCode, Reference: m.Reference, PrevHash: b.LastHash,
 		}
 		if e.Kind == Fund {

@@ -1,6 +1,8 @@
-// Package app builds the Huimin HTTP application: the one Echo instance that
-// the binary serves and the HTTP tests drive, with its services wired.
-package app
+// Package server wires the Huimin application: the services of the domain
+// packages on one database, and the one Echo instance that the binary serves
+// and the HTTP tests drive (servertest). cmd/huimin reads the environment
+// and hands this package plain values.
+package server
 
 import (
 	"context"
@@ -21,6 +23,7 @@ import (
 	"huimin/internal/auth"
 	"huimin/internal/db"
 	"huimin/internal/web"
+	"huimin/ledger"
 	"huimin/payouts"
 	"huimin/policies"
 )
@@ -46,6 +49,7 @@ type App struct {
 	Plans    *policies.Plans
 	Claims   *claims.Service
 	Payouts  *payouts.Service
+	Ledger   *ledger.Service
 	Metrics  *prometheus.Registry
 	Registry *policies.Registry
 	log      *slog.Logger
@@ -77,6 +81,7 @@ func New(d *db.DB, cfg Config) *App {
 	a.Registry = policies.NewRegistry(d, cfg.Now)
 	a.Claims = claims.New(d, cfg.Now, reg, a.Plans)
 	a.Payouts = payouts.New(d, cfg.Now)
+	a.Ledger = ledger.New(d, cfg.Now)
 	a.seeders = append(a.seeders, a.Plans.Seed)
 	a.Echo = a.router(cfg)
 	return a
@@ -119,6 +124,7 @@ func (a *App) router(cfg Config) *echo.Echo {
 	a.Registry.Routes(api)
 	a.Claims.Routes(api)
 	a.Payouts.Routes(api)
+	a.Ledger.Routes(api)
 	return e
 }
 
@@ -158,6 +164,13 @@ func (a *App) metrics() echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// Close stops the services' background workers (the group committers).
+// The database stays open: its owner closes it.
+func (a *App) Close() {
+	a.Claims.Close()
+	a.Payouts.Close()
 }
 
 // Bootstrap prepares a fresh database for use: it seeds the four 2026 plans

@@ -1,4 +1,4 @@
-package app_test
+package server_test
 
 import (
 	"bytes"
@@ -21,12 +21,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huimin/docs"
-	"huimin/internal/apptest"
 	"huimin/internal/auth"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
 	"huimin/internal/web"
 	"huimin/policies"
+	"huimin/server/servertest"
 )
 
 // apiOperation is one /api/v1 operation: in the router and in the OpenAPI
@@ -103,7 +103,7 @@ var openAPIParam = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // probe is a minimal request to op with the given Authorization header
 // ("" for none). Bodies are deliberately minimal (so NoCheck): an allowed
 // role gets through to the handler, which may well refuse them.
-func (op apiOperation) probe(t *testing.T, authorization string) apptest.Request {
+func (op apiOperation) probe(t *testing.T, authorization string) servertest.Request {
 	t.Helper()
 	path := openAPIParam.ReplaceAllStringFunc(op.Path, func(m string) string {
 		v, ok := fakeParams[strings.Trim(m, "{}")]
@@ -113,7 +113,7 @@ func (op apiOperation) probe(t *testing.T, authorization string) apptest.Request
 	// A request id of our own: the server's random ones are, once in about
 	// 80,000, all digits, which the harness's log check would take for an
 	// account number.
-	r := apptest.Request{Method: op.Method, Path: path, Header: map[string]string{"X-Request-ID": "probe-" + op.ID}, NoCheck: true}
+	r := servertest.Request{Method: op.Method, Path: path, Header: map[string]string{"X-Request-ID": "probe-" + op.ID}, NoCheck: true}
 	if authorization != "" {
 		r.Header["Authorization"] = authorization
 	}
@@ -150,7 +150,7 @@ var garbageAuthorizations = map[string]string{
 // operations, so a new route cannot escape the matrix.
 func TestRoleMatrix(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		for _, op := range apiOperations(t, h.App.Echo) {
 			t.Run(op.ID, func(t *testing.T) {
 				for _, role := range auth.AllRoles {
@@ -160,14 +160,14 @@ func TestRoleMatrix(t *testing.T) {
 							"%s %s: role %s is in x-roles %v but was refused: %s", op.Method, op.Path, role, op.Roles, r.Body)
 						continue
 					}
-					e := apptest.RequireError(t, r, http.StatusForbidden, "forbidden")
+					e := servertest.RequireError(t, r, http.StatusForbidden, "forbidden")
 					require.Contains(t, e.Error.Message, role)
 				}
-				apptest.RequireError(t, h.Do(t, op.probe(t, "")), http.StatusUnauthorized, "unauthorized")
+				servertest.RequireError(t, h.Do(t, op.probe(t, "")), http.StatusUnauthorized, "unauthorized")
 				for name, authz := range garbageAuthorizations {
 					r := h.Do(t, op.probe(t, authz))
 					require.Equal(t, http.StatusUnauthorized, r.Status, "%s: %s", name, r.Body)
-					apptest.RequireError(t, r, http.StatusUnauthorized, "unauthorized")
+					servertest.RequireError(t, r, http.StatusUnauthorized, "unauthorized")
 				}
 			})
 		}
@@ -177,12 +177,12 @@ func TestRoleMatrix(t *testing.T) {
 		// refused before the batch is even looked up.
 		t.Run("bank file", func(t *testing.T) {
 			for _, role := range auth.AllRoles {
-				r := h.Do(t, apptest.Request{Method: http.MethodGet, Path: "/api/v1/disbursements/" + fakeParams["id"] + "?format=csv", NoCheck: true,
+				r := h.Do(t, servertest.Request{Method: http.MethodGet, Path: "/api/v1/disbursements/" + fakeParams["id"] + "?format=csv", NoCheck: true,
 					Header: map[string]string{"Authorization": "Bearer " + h.Tokens[role], "X-Request-ID": "probe-bank-file"}})
 				if role == auth.Finance {
-					apptest.RequireError(t, r, http.StatusNotFound, "not_found")
+					servertest.RequireError(t, r, http.StatusNotFound, "not_found")
 				} else {
-					apptest.RequireError(t, r, http.StatusForbidden, "forbidden")
+					servertest.RequireError(t, r, http.StatusForbidden, "forbidden")
 				}
 			}
 		})
@@ -194,7 +194,7 @@ func TestRoleMatrix(t *testing.T) {
 // period or cache; the tokens that were not revoked keep working.
 func TestRevokedTokensAreRefusedEverywhere(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		ops := apiOperations(t, h.App.Echo)
 		type issued struct{ id, token, role string }
 		var tokens []issued
@@ -204,25 +204,25 @@ func TestRevokedTokensAreRefusedEverywhere(t *testing.T) {
 				in["org"] = "picc"
 			}
 			r := h.Post(t, "admin", "/api/v1/tokens", in)
-			apptest.RequireStatus(t, r, http.StatusCreated)
+			servertest.RequireStatus(t, r, http.StatusCreated)
 			var tok struct{ ID, Token string }
 			r.JSON(t, &tok)
-			apptest.RequireStatus(t, h.Get(t, tok.Token, "/api/v1/programmes"), http.StatusOK)
+			servertest.RequireStatus(t, h.Get(t, tok.Token, "/api/v1/programmes"), http.StatusOK)
 			tokens = append(tokens, issued{tok.ID, tok.Token, role})
 		}
 		for _, tok := range tokens {
-			r := h.Do(t, apptest.Request{Method: http.MethodDelete, Path: "/api/v1/tokens/" + tok.id, Token: "admin"})
-			apptest.RequireStatus(t, r, http.StatusOK)
+			r := h.Do(t, servertest.Request{Method: http.MethodDelete, Path: "/api/v1/tokens/" + tok.id, Token: "admin"})
+			servertest.RequireStatus(t, r, http.StatusOK)
 		}
 		for _, op := range ops {
 			for _, tok := range tokens {
 				r := h.Do(t, op.probe(t, "Bearer "+tok.token))
 				require.Equal(t, http.StatusUnauthorized, r.Status, "%s %s with a revoked %s token: %s", op.Method, op.Path, tok.role, r.Body)
-				apptest.RequireError(t, r, http.StatusUnauthorized, "unauthorized")
+				servertest.RequireError(t, r, http.StatusUnauthorized, "unauthorized")
 			}
 		}
 		for _, role := range auth.AllRoles {
-			apptest.RequireStatus(t, h.Get(t, role, "/api/v1/programmes"), http.StatusOK)
+			servertest.RequireStatus(t, h.Get(t, role, "/api/v1/programmes"), http.StatusOK)
 		}
 	})
 }
@@ -236,7 +236,7 @@ func TestRevokedTokensAreRefusedEverywhere(t *testing.T) {
 // revocation and finished after it.
 func TestRevocationIsImmediateUnderConcurrentUse(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		serve := func(method, path, token string) int {
 			req := httptest.NewRequest(method, "http://huimin.test"+path, nil)
 			req.Header.Set("Authorization", "Bearer "+h.Tokens[token])
@@ -250,7 +250,7 @@ func TestRevocationIsImmediateUnderConcurrentUse(t *testing.T) {
 		}
 		newToken := func(name string) (id, raw string) {
 			r := h.Post(t, "admin", "/api/v1/tokens", map[string]string{"role": "auditor", "name": name})
-			apptest.RequireStatus(t, r, http.StatusCreated)
+			servertest.RequireStatus(t, r, http.StatusCreated)
 			var tok struct{ ID, Token string }
 			r.JSON(t, &tok)
 			return tok.ID, tok.Token
@@ -288,7 +288,7 @@ func TestRevocationIsImmediateUnderConcurrentUse(t *testing.T) {
 				}
 			}()
 			time.Sleep(20 * time.Millisecond)
-			apptest.RequireStatus(t, h.Do(t, apptest.Request{Method: http.MethodDelete, Path: "/api/v1/tokens/" + id, Token: "admin"}), http.StatusOK)
+			servertest.RequireStatus(t, h.Do(t, servertest.Request{Method: http.MethodDelete, Path: "/api/v1/tokens/" + id, Token: "admin"}), http.StatusOK)
 			revoked.Store(true)
 			time.Sleep(20 * time.Millisecond)
 			stop.Store(true)
@@ -318,10 +318,10 @@ func isolationClaim(beneficiaryID, ref string) map[string]any {
 }
 
 // listedIDs returns the claim ids a list answer holds (one page of 500).
-func listedIDs(t *testing.T, h *apptest.Harness, token, path string) []string {
+func listedIDs(t *testing.T, h *servertest.Harness, token, path string) []string {
 	t.Helper()
 	r := h.Get(t, token, path)
-	apptest.RequireStatus(t, r, http.StatusOK)
+	servertest.RequireStatus(t, r, http.StatusOK)
 	var page struct{ Items []struct{ ID string } }
 	r.JSON(t, &page)
 	ids := make([]string, len(page.Items))
@@ -339,14 +339,14 @@ func listedIDs(t *testing.T, h *apptest.Harness, token, path string) []string {
 // org's answer.
 func TestInsurersSeeOnlyTheirOwnClaims(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		person := policies.ResidentIDWithCheck("41132519800101001")
-		apptest.RequireStatus(t, h.Put(t, "admin", "/api/v1/beneficiaries/"+person, isolationBeneficiary), http.StatusCreated)
+		servertest.RequireStatus(t, h.Put(t, "admin", "/api/v1/beneficiaries/"+person, isolationBeneficiary), http.StatusCreated)
 
 		body := isolationClaim(person, "R1")
-		r := h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
+		r := h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
 			Header: map[string]string{"Idempotency-Key": "iso-key-1"}})
-		apptest.RequireStatus(t, r, http.StatusCreated)
+		servertest.RequireStatus(t, r, http.StatusCreated)
 		var claim struct{ ID, Org, Status string }
 		r.JSON(t, &claim)
 		require.Equal(t, "picc", claim.Org)
@@ -354,7 +354,7 @@ func TestInsurersSeeOnlyTheirOwnClaims(t *testing.T) {
 
 		// The owner and the staff roles see it; the test would fail if they did not.
 		for _, who := range []string{"insurer", "finance", "auditor"} {
-			apptest.RequireStatus(t, h.Get(t, who, "/api/v1/claims/"+claim.ID), http.StatusOK)
+			servertest.RequireStatus(t, h.Get(t, who, "/api/v1/claims/"+claim.ID), http.StatusOK)
 		}
 		lists := []string{
 			"/api/v1/claims",
@@ -380,10 +380,10 @@ func TestInsurersSeeOnlyTheirOwnClaims(t *testing.T) {
 			if req.method == http.MethodPost {
 				reqBody = map[string]any{}
 			}
-			theirs := h.Do(t, apptest.Request{Method: req.method, Path: fmt.Sprintf(req.path, claim.ID), Token: "insurer2", Body: reqBody})
-			e := apptest.RequireError(t, theirs, http.StatusNotFound, "not_found")
-			none := h.Do(t, apptest.Request{Method: req.method, Path: fmt.Sprintf(req.path, unknown), Token: "insurer2", Body: reqBody})
-			n := apptest.RequireError(t, none, http.StatusNotFound, "not_found")
+			theirs := h.Do(t, servertest.Request{Method: req.method, Path: fmt.Sprintf(req.path, claim.ID), Token: "insurer2", Body: reqBody})
+			e := servertest.RequireError(t, theirs, http.StatusNotFound, "not_found")
+			none := h.Do(t, servertest.Request{Method: req.method, Path: fmt.Sprintf(req.path, unknown), Token: "insurer2", Body: reqBody})
+			n := servertest.RequireError(t, none, http.StatusNotFound, "not_found")
 			require.Equal(t, strings.ReplaceAll(n.Error.Message, unknown, claim.ID), e.Error.Message,
 				"another org's claim answers exactly like a claim that does not exist")
 		}
@@ -393,14 +393,14 @@ func TestInsurersSeeOnlyTheirOwnClaims(t *testing.T) {
 
 		// The refused withdrawal changed nothing; the owner's still works.
 		r = h.Get(t, "insurer", "/api/v1/claims/"+claim.ID)
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		require.Equal(t, "assessed", r.Map(t)["status"])
 
 		// The same Idempotency-Key and body from another org is that org's
 		// own request: a new claim, not picc's answer replayed.
-		r = h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer2", Body: body,
+		r = h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer2", Body: body,
 			Header: map[string]string{"Idempotency-Key": "iso-key-1"}})
-		apptest.RequireStatus(t, r, http.StatusCreated)
+		servertest.RequireStatus(t, r, http.StatusCreated)
 		require.Empty(t, r.Header.Get("Idempotent-Replayed"))
 		var theirs struct{ ID, Org string }
 		r.JSON(t, &theirs)
@@ -410,7 +410,7 @@ func TestInsurersSeeOnlyTheirOwnClaims(t *testing.T) {
 
 		// Likewise an external_ref in a batch.
 		r = h.Post(t, "insurer2", "/api/v1/claim-batches", map[string]any{"claims": []any{isolationClaim(person, "R1")}})
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		var batch struct {
 			Results []struct {
 				Status  string `json:"status"`
@@ -423,13 +423,13 @@ func TestInsurersSeeOnlyTheirOwnClaims(t *testing.T) {
 		require.NotContains(t, string(r.Body), claim.ID)
 
 		r = h.Post(t, "insurer", "/api/v1/claims/"+claim.ID+"/withdraw", map[string]any{})
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		require.Equal(t, "withdrawn", r.Map(t)["status"])
 
 		// An insurer reads the eligibility view of a person, never the name
 		// or the payout account.
 		r = h.Get(t, "insurer2", "/api/v1/beneficiaries/"+person)
-		apptest.RequireStatus(t, r, http.StatusOK)
+		servertest.RequireStatus(t, r, http.StatusOK)
 		view := r.Map(t)
 		require.NotContains(t, view, "name")
 		require.NotContains(t, view, "payout_account")
@@ -440,7 +440,7 @@ func TestInsurersSeeOnlyTheirOwnClaims(t *testing.T) {
 
 // serveUnsized sends a body of unknown length (as a chunked upload does):
 // the limit must hold without the client declaring the size.
-func serveUnsized(t *testing.T, h *apptest.Harness, method, path, token, contentType string, body []byte, header map[string]string) (int, apptest.ErrorBody) {
+func serveUnsized(t *testing.T, h *servertest.Harness, method, path, token, contentType string, body []byte, header map[string]string) (int, servertest.ErrorBody) {
 	t.Helper()
 	req := httptest.NewRequest(method, "http://huimin.test"+path, struct{ io.Reader }{bytes.NewReader(body)})
 	require.EqualValues(t, -1, req.ContentLength)
@@ -451,7 +451,7 @@ func serveUnsized(t *testing.T, h *apptest.Harness, method, path, token, content
 	}
 	rec := httptest.NewRecorder()
 	h.App.Echo.ServeHTTP(rec, req)
-	var e apptest.ErrorBody
+	var e servertest.ErrorBody
 	if rec.Code >= 400 {
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), "body: %s", rec.Body.String())
 	}
@@ -481,20 +481,20 @@ func registryCSV(size int) (csv []byte, people int) {
 // limits hold whether or not the client declares the size.
 func TestBodyLimits(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
-		h := apptest.New(t, d)
+		h := servertest.New(t, d)
 		over := []byte(`{"role":"auditor","name":"` + strings.Repeat("a", web.BodyLimit) + `"}`)
 		under := []byte(`{"role":"auditor","name":"` + strings.Repeat("a", web.BodyLimit-64) + `"}`)
 		require.Less(t, len(under), web.BodyLimit)
 
 		t.Run("ordinary routes", func(t *testing.T) {
-			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/tokens", Token: "admin", Body: over}),
+			servertest.RequireError(t, h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/tokens", Token: "admin", Body: over}),
 				http.StatusRequestEntityTooLarge, "payload_too_large")
 			// Just under the limit the body is read and judged on its merits.
-			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/tokens", Token: "admin", Body: under}),
+			servertest.RequireError(t, h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/tokens", Token: "admin", Body: under}),
 				http.StatusUnprocessableEntity, "validation_failed")
-			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: over,
+			servertest.RequireError(t, h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: over,
 				Header: map[string]string{"Idempotency-Key": "big"}}), http.StatusRequestEntityTooLarge, "payload_too_large")
-			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPut, Path: "/api/v1/plans/ZKB-2026/rules", Token: "admin", Body: over}),
+			servertest.RequireError(t, h.Do(t, servertest.Request{Method: http.MethodPut, Path: "/api/v1/plans/ZKB-2026/rules", Token: "admin", Body: over}),
 				http.StatusRequestEntityTooLarge, "payload_too_large")
 
 			status, e := serveUnsized(t, h, http.MethodPost, "/api/v1/tokens", "admin", "application/json", over, nil)
@@ -515,9 +515,9 @@ func TestBodyLimits(t *testing.T) {
 		t.Run("bulk routes", func(t *testing.T) {
 			csv, people := registryCSV(2 << 20)
 			require.Greater(t, len(csv), 2<<20)
-			r := h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin", Body: csv,
+			r := h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin", Body: csv,
 				Header: map[string]string{"Content-Type": "text/csv; charset=utf-8"}})
-			apptest.RequireStatus(t, r, http.StatusOK)
+			servertest.RequireStatus(t, r, http.StatusOK)
 			var ans struct {
 				Created int
 				Errors  []json.RawMessage
@@ -527,9 +527,9 @@ func TestBodyLimits(t *testing.T) {
 			require.Empty(t, ans.Errors)
 
 			huge := bytes.Repeat([]byte("x"), web.BulkBodyLimit+1<<20) // 33 MiB
-			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin", Body: huge,
+			servertest.RequireError(t, h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/beneficiaries/import", Token: "admin", Body: huge,
 				Header: map[string]string{"Content-Type": "text/csv; charset=utf-8"}}), http.StatusRequestEntityTooLarge, "payload_too_large")
-			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claim-batches", Token: "insurer", Body: huge}),
+			servertest.RequireError(t, h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claim-batches", Token: "insurer", Body: huge}),
 				http.StatusRequestEntityTooLarge, "payload_too_large")
 			status, e := serveUnsized(t, h, http.MethodPost, "/api/v1/beneficiaries/import", "admin", "text/csv", huge, nil)
 			require.Equal(t, http.StatusRequestEntityTooLarge, status)
@@ -539,7 +539,7 @@ func TestBodyLimits(t *testing.T) {
 			require.Equal(t, "payload_too_large", e.Error.Code)
 
 			// A bulk route's prefix does not lend its limit to another path.
-			apptest.RequireError(t, h.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/v1/claims?x=/claim-batches", Token: "insurer", Body: over,
+			servertest.RequireError(t, h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims?x=/claim-batches", Token: "insurer", Body: over,
 				Header: map[string]string{"Idempotency-Key": "big3"}}), http.StatusRequestEntityTooLarge, "payload_too_large")
 		})
 	})

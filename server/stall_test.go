@@ -1,4 +1,4 @@
-package app_test
+package server_test
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
-	"huimin/internal/app"
 	"huimin/internal/audit"
 	"huimin/internal/auth"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server"
 )
 
 // stallProxy forwards TCP to MariaDB until stalled; then it holds every
@@ -95,7 +95,7 @@ func TestStalledDatabaseAnswers503Quickly(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
 
-	a := app.New(d, app.Config{RequestTimeout: 500 * time.Millisecond})
+	a := server.New(d, server.Config{RequestTimeout: 500 * time.Millisecond})
 	_, err = a.Bootstrap(context.Background())
 	require.NoError(t, err)
 	raw, _, err := a.Tokens.Create(context.Background(), audit.Who{Actor: "test", Role: auth.Admin}, auth.NewInput{Role: auth.Auditor, Name: "aud"})

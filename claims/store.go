@@ -1,0 +1,391 @@
+package claims
+
+// This file is the claims package's store: every statement on the tables it
+// owns (claims, claim_approvals, idempotency_keys, cap_subjects). Functions
+// take the caller's transaction; the services decide what is atomic. Other
+// packages read and change claims only through the exported functions here.
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"huimin/internal/apperr"
+	"huimin/internal/ids"
+)
+
+// State is what payouts reads and changes of a claim, under a row lock, in
+// the transaction that also writes the ledger entry and audit record.
+type State struct {
+	ID             string
+	Plan           string
+	Programme      string
+	Org            string
+	BeneficiaryID  string
+	CountyCode     string
+	Status         string
+	Payable        int64 // fen
+	Reserved       bool
+	ReservedAmount int64 // fen
+}
+
+func stateOf(r record) State {
+	return State{
+		ID: r.ID, Plan: r.PlanCode, Programme: r.Programme, Org: r.Org, BeneficiaryID: r.BeneficiaryID,
+		CountyCode: r.CountyCode, Status: r.Status, Payable: r.Payable, Reserved: r.Reserved, ReservedAmount: r.ReservedAmount,
+	}
+}
+
+// SaveState writes a claim's status and reservation; whether it still counts
+// toward accumulation and caps follows from the status.
+func SaveState(ctx context.Context, tx *gorm.DB, st State, now time.Time) error {
+	return tx.WithContext(ctx).Model(&record{}).Where("id = ?", st.ID).Updates(map[string]any{
+		"status": st.Status, "reserved": st.Reserved, "reserved_amount": st.ReservedAmount,
+		"counted": counts(st.Status, nil), "updated_at": now.UnixMilli(),
+	}).Error
+}
+
+// Read returns a claim's answer as of tx.
+func Read(ctx context.Context, tx *gorm.DB, id string) (View, error) {
+	var rec record
+	err := tx.WithContext(ctx).Where("id = ?", id).Take(&rec).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return View{}, apperr.New(apperr.ErrNotFound, "no claim %s", id)
+	}
+	if err != nil {
+		return View{}, err
+	}
+	approvals, err := loadApprovals(ctx, tx, []string{id})
+	if err != nil {
+		return View{}, err
+	}
+	return rec.view(approvals[id]), nil
+}
+
+// Locked is a claim locked FOR UPDATE for a transition, with its whole row,
+// so that the answer can be rendered without reading the claim again.
+type Locked struct {
+	State
+	rec     record
+	touched bool
+}
+
+// Lock locks claims FOR UPDATE in id order — one fixed order everywhere, so
+// two transactions never wait on each other in a cycle — and returns those
+// that exist, by id, each with its whole row so that an answer can be
+// rendered without reading the claim again.
+func Lock(ctx context.Context, tx *gorm.DB, ids []string) (map[string]*Locked, error) {
+	var recs []record
+	if err := tx.WithContext(ctx).Clauses(lockingUpdate).Where("id IN ?", ids).Order("id").Find(&recs).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Locked, len(recs))
+	for _, r := range recs {
+		out[r.ID] = &Locked{State: stateOf(r), rec: r}
+	}
+	return out, nil
+}
+
+// LockStates is Lock for transitions that need every claim: it returns
+// their states in id order, and ErrNotFound for the first id that does not
+// exist.
+func LockStates(ctx context.Context, tx *gorm.DB, ids []string) ([]State, error) {
+	sorted := slices.Sorted(slices.Values(ids))
+	locked, err := Lock(ctx, tx, sorted)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]State, 0, len(sorted))
+	for _, id := range sorted {
+		l, ok := locked[id]
+		if !ok {
+			return nil, apperr.New(apperr.ErrNotFound, "no claim %s", id)
+		}
+		out = append(out, l.State)
+	}
+	return out, nil
+}
+
+// View renders the claim as changed in l.State, with these approvals.
+func (l *Locked) View(approvals []Approval, now time.Time) View {
+	r := l.rec
+	r.Status, r.Reserved, r.ReservedAmount = l.Status, l.Reserved, l.ReservedAmount
+	if l.Status != l.rec.Status || l.ReservedAmount != l.rec.ReservedAmount || l.touched {
+		r.UpdatedAt = now.UnixMilli()
+	}
+	return r.view(approvals)
+}
+
+// Touched records that the transaction wrote the claim's row (Touch), so
+// that its answer shows the new updated_at.
+func (l *Locked) Touched() { l.touched = true }
+
+// ApprovedUnreserved returns the ids of a plan's approved claims that hold no
+// reservation yet (what a pro-rata settlement shares the budget among), in
+// id order. They are read without a lock; lock them before deciding.
+func ApprovedUnreserved(ctx context.Context, tx *gorm.DB, plan string) ([]string, error) {
+	var ids []string
+	err := tx.WithContext(ctx).Model(&record{}).Where("plan_code = ? AND status = ? AND reserved = ?", plan, Approved, false).
+		Order("id").Pluck("id", &ids).Error
+	return ids, err
+}
+
+// MoneyState is what the invariant check compares with a claim's entries.
+type MoneyState struct {
+	ID, Plan, Status string
+	Reserved         bool
+	ReservedAmount   int64 // fen
+}
+
+// MoneyStates returns every claim that holds or should hold money: reserved,
+// or approved, disbursed, paid or declined.
+func MoneyStates(ctx context.Context, tx *gorm.DB) ([]MoneyState, error) {
+	var cs []struct {
+		ID, PlanCode, Status string
+		Reserved             bool
+		ReservedAmount       int64
+	}
+	if err := tx.WithContext(ctx).Model(&record{}).Select("id, plan_code, status, reserved, reserved_amount").
+		Where("reserved = ? OR status IN ?", true, []string{Approved, Disbursed, Paid, Declined}).
+		Scan(&cs).Error; err != nil {
+		return nil, err
+	}
+	out := make([]MoneyState, len(cs))
+	for i, c := range cs {
+		out[i] = MoneyState{ID: c.ID, Plan: c.PlanCode, Status: c.Status, Reserved: c.Reserved, ReservedAmount: c.ReservedAmount}
+	}
+	return out, nil
+}
+
+// Touch marks claims changed without changing their status: a first of two
+// approvals writes the claim row it decided on, so that on a Galera cluster
+// a second approval certified on another node conflicts with it instead of
+// both committing without seeing each other (DESIGN §19).
+func Touch(ctx context.Context, tx *gorm.DB, ids []string, now time.Time) error {
+	return tx.WithContext(ctx).Model(&record{}).Where("id IN ?", ids).Update("updated_at", now.UnixMilli()).Error
+}
+
+// ApprovalsOf returns the approvals of several claims, oldest first.
+func ApprovalsOf(ctx context.Context, tx *gorm.DB, ids []string) (map[string][]Approval, error) {
+	return loadApprovals(ctx, tx, ids)
+}
+
+// ApprovalRow is one approval to insert.
+type ApprovalRow struct {
+	ClaimID string
+	Actor   string
+	At      int64
+}
+
+// TableName is the approvals table.
+func (ApprovalRow) TableName() string { return "claim_approvals" }
+
+// AddApprovals records approvals. The primary key (claim_id, actor) makes a
+// second approval by the same actor impossible.
+func AddApprovals(ctx context.Context, tx *gorm.DB, rows []ApprovalRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return tx.WithContext(ctx).Create(&rows).Error
+}
+
+// MarkApproved sets claims to approved in one statement: with their whole
+// payable reserved (first_come) or unreserved (pro_rata, until settlement).
+func MarkApproved(ctx context.Context, tx *gorm.DB, ids []string, reserve bool, now time.Time) error {
+	set := map[string]any{"status": Approved, "counted": true, "updated_at": now.UnixMilli()}
+	if reserve {
+		set["reserved"] = true
+		set["reserved_amount"] = gorm.Expr("payable")
+	}
+	return tx.WithContext(ctx).Model(&record{}).Where("id IN ? AND status = ?", ids, Assessed).Updates(set).Error
+}
+
+// loadClaim reads one claim, of org when org is set (another org's claim is
+// not found), locked FOR UPDATE when lock is set.
+func loadClaim(ctx context.Context, tx *gorm.DB, org, id string, lock bool) (record, error) {
+	var rec record
+	q := tx.WithContext(ctx).Where("id = ?", id)
+	if org != "" {
+		q = q.Where("org = ?", org)
+	}
+	if lock {
+		q = q.Clauses(lockingUpdate)
+	}
+	err := q.Take(&rec).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return rec, apperr.New(apperr.ErrNotFound, "no claim %s", id)
+	}
+	return rec, err
+}
+
+func loadApprovals(ctx context.Context, tx *gorm.DB, claimIDs []string) (map[string][]Approval, error) {
+	var rows []struct {
+		ClaimID, Actor string
+		At             int64
+	}
+	if err := tx.WithContext(ctx).Table("claim_approvals").Where("claim_id IN ?", claimIDs).Order("at, actor").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := map[string][]Approval{}
+	for _, r := range rows {
+		out[r.ClaimID] = append(out[r.ClaimID], Approval{Actor: r.Actor, At: timestamp(r.At)})
+	}
+	return out, nil
+}
+
+// listClaims reads one page of claims, newest first. Claim ids are ULIDs of
+// the submission instant, so a date range is an id range on the primary key.
+func listClaims(ctx context.Context, tx *gorm.DB, f Filter) ([]record, error) {
+	q := tx.WithContext(ctx).Order("id DESC").Limit(f.Limit)
+	for col, v := range map[string]string{"org": f.Org, "plan_code": f.Plan, "status": f.Status, "county_code": f.CountyCode, "beneficiary_id": f.BeneficiaryID} {
+		if v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	if f.From != "" {
+		q = q.Where("id >= ?", ids.Floor(f.From.Time()))
+	}
+	if f.To != "" {
+		q = q.Where("id < ?", ids.Floor(f.To.AddDays(1).Time()))
+	}
+	if f.Before != "" {
+		q = q.Where("id < ?", f.Before)
+	}
+	var recs []record
+	err := q.Find(&recs).Error
+	return recs, err
+}
+
+// saveStatus sets one claim's status; whether it still counts toward
+// accumulation and caps follows from the status.
+func saveStatus(ctx context.Context, tx *gorm.DB, id, status string, now time.Time) error {
+	return tx.WithContext(ctx).Model(&record{}).Where("id = ?", id).Updates(map[string]any{
+		"status": status, "counted": counts(status, nil), "updated_at": now.UnixMilli()}).Error
+}
+
+// claimsByRef reads the claims of org with these external refs.
+func claimsByRef(ctx context.Context, tx *gorm.DB, org string, refs []string) ([]record, error) {
+	var existing []record
+	err := tx.WithContext(ctx).Where("org = ? AND external_ref IN ?", org, refs).Find(&existing).Error
+	return existing, err
+}
+
+// claimIDByRef returns the id of org's claim with this external ref.
+func claimIDByRef(ctx context.Context, tx *gorm.DB, org, ref string) (string, error) {
+	var prev record
+	err := tx.WithContext(ctx).Select("id").Where("org = ? AND external_ref = ?", org, ref).Take(&prev).Error
+	return prev.ID, err
+}
+
+// insertClaims inserts new claims with multi-row statements.
+func insertClaims(ctx context.Context, tx *gorm.DB, recs []*record) error {
+	return tx.WithContext(ctx).CreateInBatches(recs, 200).Error
+}
+
+// idemRecord remembers the answer given to an idempotency key.
+type idemRecord struct {
+	Org         string `gorm:"primaryKey"`
+	IdemKey     string `gorm:"primaryKey"`
+	RequestHash string
+	ClaimID     string
+	StatusCode  int
+	Response    string
+	CreatedAt   int64 `gorm:"autoCreateTime:false"`
+}
+
+func (idemRecord) TableName() string { return "idempotency_keys" }
+
+// Answer is a stored or fresh answer to a claim submission.
+type Answer struct {
+	Status   int
+	Body     []byte
+	Replayed bool
+}
+
+// storedAnswer reads the answer given to (org, key); found is false when the
+// key is new.
+func storedAnswer(ctx context.Context, tx *gorm.DB, org, key string) (r idemRecord, found bool, err error) {
+	err = tx.WithContext(ctx).Where("org = ? AND idem_key = ?", org, key).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+// storedAnswers reads the answers given to any of keys.
+func storedAnswers(ctx context.Context, tx *gorm.DB, keys []idemKey) ([]idemRecord, error) {
+	cond := tx.Session(&gorm.Session{NewDB: true})
+	for i, k := range keys {
+		if i == 0 {
+			cond = cond.Where("org = ? AND idem_key = ?", k.org, k.key)
+		} else {
+			cond = cond.Or("org = ? AND idem_key = ?", k.org, k.key)
+		}
+	}
+	var stored []idemRecord
+	err := tx.WithContext(ctx).Model(&idemRecord{}).Where(cond).Find(&stored).Error
+	return stored, err
+}
+
+// insertAnswers remembers the answers given to idempotency keys.
+func insertAnswers(ctx context.Context, tx *gorm.DB, rs []idemRecord) error {
+	return tx.WithContext(ctx).Create(&rs).Error
+}
+
+// loadHistory reads the counted claims of households, by household.
+// Everything a claim is compared with (its duplicates, the incident, the cap
+// subject, the offsets) is in its own household, so each claim looks only at
+// its household's history, not at the whole chunk's. The rows are scanned
+// by hand: a batch reads thousands, and GORM's reflection costs more than
+// the query.
+func loadHistory(ctx context.Context, tx *gorm.DB, households []string) (map[string][]past, error) {
+	rows, err := tx.WithContext(ctx).Model(&record{}).
+		Select("plan_code, programme, beneficiary_id, household_id, cap_subject, event_date, cause, reference, service_type, base, fact_base, payable").
+		Where("household_id IN ? AND counted = ?", households, true).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	history := make(map[string][]past, len(households))
+	for rows.Next() {
+		var p past
+		if err := rows.Scan(&p.PlanCode, &p.Programme, &p.BeneficiaryID, &p.HouseholdID, &p.CapSubject, &p.EventDate,
+			&p.Cause, &p.Reference, &p.ServiceType, &p.Base, &p.FactBase, &p.Payable); err != nil {
+			return nil, err
+		}
+		history[p.HouseholdID] = append(history[p.HouseholdID], p)
+	}
+	return history, rows.Err()
+}
+
+// lockHouseholds takes the households' cap locks in sorted order (so two
+// transactions never wait on each other in a cycle). The lock rows are
+// created on first use.
+func lockHouseholds(ctx context.Context, tx *gorm.DB, households []string) error {
+	rows := make([]capSubject, len(households))
+	for i, h := range households {
+		rows[i] = capSubject{CapSubject: h, Claims: 1}
+	}
+	// One statement both creates the lock rows and locks them: an upsert
+	// that changes the row (claims = claims + 1) takes its exclusive lock,
+	// held to commit, row by row in the sorted order given. A separate
+	// SELECT ... FOR UPDATE after an insert deadlocked against concurrent
+	// chunks; this cannot, and it saves a round trip.
+	return tx.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "plan_code"}, {Name: "cap_subject"}},
+		DoUpdates: clause.Assignments(map[string]any{"claims": gorm.Expr("claims + 1")}),
+	}).Create(&rows).Error
+}
+
+// capSubject is a cap-subject lock row; households lock under plan_code "".
+type capSubject struct {
+	PlanCode   string `gorm:"primaryKey"`
+	CapSubject string `gorm:"primaryKey"`
+	Claims     int
+}
+
+func (capSubject) TableName() string { return "cap_subjects" }
