@@ -2,7 +2,8 @@
 
 package main
 
-// The soak versions of fault_test.go's tests: longer loads, more cycles.
+// The soak versions of the fault tests (kill_test.go, outage_test.go,
+// disk_test.go): longer loads, more cycles.
 // Run with `make soak` (go test -race -tags soak -run Soak ./cmd/huimin/).
 
 import (
