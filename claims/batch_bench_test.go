@@ -3,7 +3,6 @@ package claims_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"huimin/internal/auth"
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // seedRegistry inserts n beneficiaries straight into the registry tables,
@@ -20,25 +20,15 @@ import (
 func seedRegistry(b *testing.B, d *db.DB, n int) []string {
 	b.Helper()
 	ids := make([]string, n)
-	const chunk = 1000
-	for start := 0; start < n; start += chunk {
-		var people, grants strings.Builder
-		var pa, ga []any
-		for i := start; i < min(start+chunk, n); i++ {
-			id := residentID(100000 + i)
-			ids[i] = id
-			if i > start {
-				people.WriteString(",")
-				grants.WriteString(",")
-			}
-			people.WriteString("(?,?,?,?,?,?,0,0)")
-			pa = append(pa, id, "resident_id", "受益人", "411325", fmt.Sprintf("HH-BENCH-%d", i/2), "6222000000000000")
-			grants.WriteString("(?,?,?,?,?),(?,?,?,?,?)")
-			ga = append(ga, id, "category", "marginal_at_risk", "2020-01-01", "", id, "category", "illness_poverty", "2020-01-01", "")
+	people := make([]servertest.Person, n)
+	for i := range n {
+		ids[i] = servertest.ResidentID(100000 + i)
+		people[i] = servertest.Person{
+			ID: ids[i], Name: "受益人", Household: fmt.Sprintf("HH-BENCH-%d", i/2), Payout: "6222000000000000",
+			Categories: []string{"marginal_at_risk", "illness_poverty"},
 		}
-		require.NoError(b, d.Exec("INSERT INTO beneficiaries (id_number, id_type, name, county_code, household_id, payout_account, created_at, updated_at) VALUES "+people.String(), pa...).Error)
-		require.NoError(b, d.Exec("INSERT INTO beneficiary_grants (id_number, kind, value, valid_from, valid_to) VALUES "+grants.String(), ga...).Error)
 	}
+	servertest.InsertPeople(b, d, people...)
 	return ids
 }
 

@@ -20,20 +20,12 @@ import (
 // batchAnswer is the answer to POST /api/v1/claim-batches.
 type batchAnswer struct {
 	Results []struct {
-		Index       int     `json:"index"`
-		Status      string  `json:"status"`
-		ClaimID     string  `json:"claim_id"`
-		ClaimStatus string  `json:"claim_status"`
-		Payable     *string `json:"payable"`
-		Error       *struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-			Fields  []struct {
-				Field   string `json:"field"`
-				Message string `json:"message"`
-			} `json:"fields"`
-			Details map[string]any `json:"details"`
-		} `json:"error"`
+		Index       int                     `json:"index"`
+		Status      string                  `json:"status"`
+		ClaimID     string                  `json:"claim_id"`
+		ClaimStatus string                  `json:"claim_status"`
+		Payable     *string                 `json:"payable"`
+		Error       *servertest.ErrorDetail `json:"error"`
 	} `json:"results"`
 	Summary struct {
 		Created, Replayed, Failed int
@@ -76,8 +68,8 @@ func ndjson(t *testing.T, lines ...any) []byte {
 func TestClaimBatches(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		p := e.register(t, person{ID: residentID(600), Household: "HH-BATCH", Categories: []string{"marginal_at_risk"}})
-		v := e.register(t, person{ID: residentID(601), Household: "HH-BATCH-Z", Residency: []string{"hukou"}})
+		p := e.register(t, servertest.Person{ID: servertest.ResidentID(600), Household: "HH-BATCH", Categories: []string{"marginal_at_risk"}})
+		v := e.register(t, servertest.Person{ID: servertest.ResidentID(601), Household: "HH-BATCH-Z", Residency: []string{"hukou"}})
 
 		good1 := fpbIllness(p, "BILL-B-1", "12000.00")
 		good2 := fpbIllness(p, "BILL-B-2", "30000.00")
@@ -85,7 +77,7 @@ func TestClaimBatches(t *testing.T) {
 		rejected := zkbClaim(p, "BILL-B-4", "inpatient", "100.00", "100.00", "0", "0", "0")
 		zfb := zfbClaim(v, "YJ-B-1", "house_collapsed", map[string]any{"rooms": 3})
 		items := []any{good1, bad, good2, rejected, zfb, fpbIllness(p, "BILL-B-7", "100.00").with("plan", "NOPE")}
-		before := countClaims(t, d)
+		before := servertest.Count(t, d, "claims", "1 = 1")
 
 		a := e.batchOK(t, items)
 		require.Equal(t, 4, a.Summary.Created)
@@ -119,7 +111,7 @@ func TestClaimBatches(t *testing.T) {
 		}
 		require.ElementsMatch(t, []string{"facts.self_pay", "facts.colour"}, fields)
 		require.Equal(t, "not_found", a.Results[5].Error.Code)
-		require.Equal(t, before+4, countClaims(t, d))
+		require.Equal(t, before+4, servertest.Count(t, d, "claims", "1 = 1"))
 		stored := e.get(t, "insurer", a.Results[3].ClaimID)
 		require.Equal(t, []string{"not_covered_category"}, stored.ReasonCodes())
 
@@ -137,7 +129,7 @@ func TestClaimBatches(t *testing.T) {
 				require.Equal(t, a.Results[i].ClaimStatus, res.ClaimStatus)
 				require.Equal(t, *a.Results[i].Payable, *res.Payable)
 			}
-			require.Equal(t, before+4, countClaims(t, d))
+			require.Equal(t, before+4, servertest.Count(t, d, "claims", "1 = 1"))
 		})
 
 		t.Run("a used external_ref with another body fails", func(t *testing.T) {
@@ -212,14 +204,14 @@ func TestClaimBatches(t *testing.T) {
 			require.Contains(t, er.FieldNames(), "extra")
 			servertest.RequireError(t, e.h.Post(t, "insurer", "/api/v1/claim-batches", raw(`{"claims":[`)), 400, "bad_request")
 
-			n := countClaims(t, d)
+			n := servertest.Count(t, d, "claims", "1 = 1")
 			huge := make([]any, 10001)
 			for i := range huge {
 				huge[i] = fpbIllness(p, fmt.Sprintf("BILL-H-%d", i), "100.00")
 			}
 			er = servertest.RequireError(t, e.batch(t, "insurer", huge), 422, "validation_failed")
 			require.Equal(t, []string{"claims"}, er.FieldNames())
-			require.Equal(t, n, countClaims(t, d), "nothing of a refused batch is stored")
+			require.Equal(t, n, servertest.Count(t, d, "claims", "1 = 1"), "nothing of a refused batch is stored")
 		})
 	})
 }
@@ -258,8 +250,8 @@ func ids(cs []claimView) []string {
 func TestClaimListsAndWithdrawal(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		wancheng := e.register(t, person{ID: residentID(700), County: "411302", Household: "HH-L1", Categories: []string{"marginal_at_risk", "illness_poverty"}})
-		xichuan := e.register(t, person{ID: residentID(701), County: "411326", Household: "HH-L2", Categories: []string{"marginal_at_risk"}})
+		wancheng := e.register(t, servertest.Person{ID: servertest.ResidentID(700), County: "411302", Household: "HH-L1", Categories: []string{"marginal_at_risk", "illness_poverty"}})
+		xichuan := e.register(t, servertest.Person{ID: servertest.ResidentID(701), County: "411326", Household: "HH-L2", Categories: []string{"marginal_at_risk"}})
 
 		c1 := e.file(t, fpbIllness(wancheng, "L-1", "12000.00"))                                               // FPB assessed 2100.00
 		c2 := e.file(t, zkbClaim(wancheng, "L-2", "inpatient", "5000.00", "5000.00", "1000.00", "0", "0"))     // ZKB assessed
@@ -369,7 +361,7 @@ func TestClaimListsAndWithdrawal(t *testing.T) {
 		})
 
 		t.Run("a withdrawn claim no longer counts toward the deductible", func(t *testing.T) {
-			p := e.register(t, person{ID: residentID(710), Household: "HH-W", Categories: []string{"marginal_at_risk"}})
+			p := e.register(t, servertest.Person{ID: servertest.ResidentID(710), Household: "HH-W", Categories: []string{"marginal_at_risk"}})
 			first := e.file(t, fpbIllness(p, "W-1", "12000.00"))
 			require.Equal(t, "2100.00", first.Payable)
 			servertest.RequireStatus(t, e.h.Post(t, "insurer", "/api/v1/claims/"+first.ID+"/withdraw", nil), http.StatusOK)

@@ -18,9 +18,9 @@ import (
 // `go test -run '^$' -fuzz FuzzClaimDecode ./claims/`.
 func FuzzClaimDecode(f *testing.F) {
 	e := newEnv(f, testdb.Open(f, "sqlite"))
-	p := e.register(f, person{ID: residentID(800), Household: "HH-FUZZ", Categories: []string{"marginal_at_risk", "illness_poverty"}})
-	v := e.register(f, person{ID: residentID(801), Residency: []string{"hukou"}})
-	coop := e.register(f, person{ID: cooperativeUSCC(800), Categories: []string{"agri_operator"}})
+	p := e.register(f, servertest.Person{ID: servertest.ResidentID(800), Household: "HH-FUZZ", Categories: []string{"marginal_at_risk", "illness_poverty"}})
+	v := e.register(f, servertest.Person{ID: servertest.ResidentID(801), Residency: []string{"hukou"}})
+	coop := e.register(f, servertest.Person{ID: cooperativeUSCC(800), Categories: []string{"agri_operator"}})
 
 	seeds := []any{
 		fpbIllness(p, "F-1", "12000.00"),
@@ -46,7 +46,7 @@ func FuzzClaimDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := e.h.Do(t, servertest.Request{
 			Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body, NoCheck: true,
-			Header: map[string]string{"Idempotency-Key": unique("fuzz")},
+			Header: map[string]string{"Idempotency-Key": servertest.Unique("fuzz")},
 		})
 		require.Less(t, r.Status, 500, "body: %s", r.Body)
 		if r.Status == http.StatusCreated {

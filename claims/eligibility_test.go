@@ -59,17 +59,17 @@ func TestEligibilityReasons(t *testing.T) {
 		e.createPlan(t, map[string]any{"code": "CYB-2026-TEA", "programme": "CYB", "rules": map[string]any{"industries": []string{"tea"}}})
 		e.createPlan(t, map[string]any{"code": "ZFB-2026-B", "programme": "ZFB"})
 
-		atRisk := e.register(t, person{ID: residentID(100), Household: "HH-E1", Categories: []string{"marginal_at_risk"}})
-		atRisk2 := e.register(t, person{ID: residentID(101), Household: "HH-E2", Categories: []string{"unstable_out_of_poverty"}})
-		ill := e.register(t, person{ID: residentID(102), Categories: []string{"illness_poverty"}})
-		noResidency := e.register(t, person{ID: residentID(103), Categories: []string{"sudden_hardship"}})
-		victim := e.register(t, person{ID: residentID(104), Household: "HH-ZFB", Residency: []string{"residence_permit"}})
-		victimWife := e.register(t, person{ID: residentID(105), Household: "HH-ZFB", Residency: []string{"labour_contract"}})
-		coop := e.register(t, person{ID: cooperativeUSCC(7), Categories: []string{"agri_operator"}})
-		stranger := residentID(999) // valid, never registered
+		atRisk := e.register(t, servertest.Person{ID: servertest.ResidentID(100), Household: "HH-E1", Categories: []string{"marginal_at_risk"}})
+		atRisk2 := e.register(t, servertest.Person{ID: servertest.ResidentID(101), Household: "HH-E2", Categories: []string{"unstable_out_of_poverty"}})
+		ill := e.register(t, servertest.Person{ID: servertest.ResidentID(102), Categories: []string{"illness_poverty"}})
+		noResidency := e.register(t, servertest.Person{ID: servertest.ResidentID(103), Categories: []string{"sudden_hardship"}})
+		victim := e.register(t, servertest.Person{ID: servertest.ResidentID(104), Household: "HH-ZFB", Residency: []string{"residence_permit"}})
+		victimWife := e.register(t, servertest.Person{ID: servertest.ResidentID(105), Household: "HH-ZFB", Residency: []string{"labour_contract"}})
+		coop := e.register(t, servertest.Person{ID: cooperativeUSCC(7), Categories: []string{"agri_operator"}})
+		stranger := servertest.ResidentID(999) // valid, never registered
 
 		education := claim{
-			"plan": "FPB-2026-NOEDU", "external_ref": unique("edu"), "beneficiary_id": atRisk, "event_date": "2026-03-01", "cause": "education",
+			"plan": "FPB-2026-NOEDU", "external_ref": servertest.Unique("edu"), "beneficiary_id": atRisk, "event_date": "2026-03-01", "cause": "education",
 			"facts":    map[string]any{"household_income_per_capita": "3000.00", "self_pay": "12000.00"},
 			"evidence": evidence("admission_notice", "fee_receipt"),
 		}
@@ -117,7 +117,7 @@ func TestEligibilityReasons(t *testing.T) {
 		}
 
 		t.Run("nothing payable below the deductible still counts toward it", func(t *testing.T) {
-			p := e.register(t, person{ID: residentID(110), Household: "HH-DEDUCT", Categories: []string{"marginal_at_risk"}})
+			p := e.register(t, servertest.Person{ID: servertest.ResidentID(110), Household: "HH-DEDUCT", Categories: []string{"marginal_at_risk"}})
 			small := e.file(t, fpbIllness(p, "B-SMALL-1", "3000.00"))
 			e.requireRejected(t, small, "nothing_payable")
 			// F(3000 + 4000) − F(3000) = 0.30 × (7000 − 5000).
@@ -125,19 +125,19 @@ func TestEligibilityReasons(t *testing.T) {
 		})
 
 		t.Run("annual cap reached", func(t *testing.T) {
-			p := e.register(t, person{ID: residentID(111), Household: "HH-CAP", Categories: []string{"marginal_at_risk"}})
+			p := e.register(t, servertest.Person{ID: servertest.ResidentID(111), Household: "HH-CAP", Categories: []string{"marginal_at_risk"}})
 			// F(200000) = 144500.00, limited to the 100000.00 cap.
 			e.requirePaid(t, e.file(t, fpbIllness(p, "B-BIG-1", "200000.00")), "100000.00")
 			e.requireRejected(t, e.file(t, fpbIllness(p, "B-BIG-2", "1000.00")), "annual_cap_reached")
 			// ZFB: two deaths fill the household's 100000.00; a third incident finds no room.
-			v := e.register(t, person{ID: residentID(112), Household: "HH-ZFB-CAP", Residency: []string{"hukou"}})
+			v := e.register(t, servertest.Person{ID: servertest.ResidentID(112), Household: "HH-ZFB-CAP", Residency: []string{"hukou"}})
 			e.requirePaid(t, e.file(t, zfbClaim(v, "YJ-C-1", "death", nil)), "50000.00")
 			e.requirePaid(t, e.file(t, zfbClaim(v, "YJ-C-2", "death", nil)), "50000.00")
 			e.requireRejected(t, e.file(t, zfbClaim(v, "YJ-C-3", "house_damaged", nil)), "annual_cap_reached")
 		})
 
 		t.Run("categories count on the event date", func(t *testing.T) {
-			id := residentID(120)
+			id := servertest.ResidentID(120)
 			r := e.h.Put(t, "admin", "/api/v1/beneficiaries/"+id, map[string]any{
 				"name": "李四", "county_code": "411325",
 				"categories": []map[string]any{
@@ -158,7 +158,7 @@ func TestEligibilityReasons(t *testing.T) {
 		})
 
 		t.Run("late submission once the clock passes the filing window", func(t *testing.T) {
-			p := e.register(t, person{ID: residentID(113), Household: "HH-LATE", Categories: []string{"marginal_at_risk"}})
+			p := e.register(t, servertest.Person{ID: servertest.ResidentID(113), Household: "HH-LATE", Categories: []string{"marginal_at_risk"}})
 			t.Cleanup(func() { e.h.Clock.Set(servertest.Start) })
 			// Event 2026-05-01, window 180 days: the last day to file is 2026-10-28 (China time).
 			e.h.Clock.Set(time.Date(2026, 10, 28, 23, 30, 0, 0, time.FixedZone("CST", 8*3600)))

@@ -8,6 +8,7 @@ import (
 
 	"huimin/internal/db"
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // requirePaid asserts a claim was assessed to pay want, with a breakdown
@@ -33,9 +34,9 @@ func (e *env) requirePaid(t *testing.T, c claimView, want string) {
 func TestDesignExamples(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		destitute := e.register(t, person{ID: residentID(1), Categories: []string{"rural_destitute"}})
-		ill := e.register(t, person{ID: residentID(2), Categories: []string{"illness_poverty"}})
-		ill2 := e.register(t, person{ID: residentID(3), Categories: []string{"illness_poverty"}})
+		destitute := e.register(t, servertest.Person{ID: servertest.ResidentID(1), Categories: []string{"rural_destitute"}})
+		ill := e.register(t, servertest.Person{ID: servertest.ResidentID(2), Categories: []string{"illness_poverty"}})
+		ill2 := e.register(t, servertest.Person{ID: servertest.ResidentID(3), Categories: []string{"illness_poverty"}})
 
 		cases := []struct {
 			name string
@@ -51,7 +52,7 @@ func TestDesignExamples(t *testing.T) {
 		}
 		zfbPeople := map[string]string{}
 		for i, class := range []string{"rooms3", "rooms5", "grade4", "property"} {
-			zfbPeople[class] = e.register(t, person{ID: residentID(10 + i), Household: "HH-ZFB-" + class, Residency: []string{"hukou"}})
+			zfbPeople[class] = e.register(t, servertest.Person{ID: servertest.ResidentID(10 + i), Household: "HH-ZFB-" + class, Residency: []string{"hukou"}})
 		}
 		cases = append(cases, []struct {
 			name string
@@ -67,7 +68,7 @@ func TestDesignExamples(t *testing.T) {
 			{"ZFB property loss 7500.00: 0.50 × (7500.00 − 1000.00)",
 				zfbClaim(zfbPeople["property"], "YJ-2026-004", "property_loss", map[string]any{"assessed_loss": "7500.00"}), "3250.00"},
 		}...)
-		coop := e.register(t, person{ID: cooperativeUSCC(1), Name: "西峡县月季种植专业合作社", Categories: []string{"agri_operator"}})
+		coop := e.register(t, servertest.Person{ID: cooperativeUSCC(1), Name: "西峡县月季种植专业合作社", Categories: []string{"agri_operator"}})
 		cases = append(cases, struct {
 			name string
 			body claim
@@ -82,8 +83,8 @@ func TestDesignExamples(t *testing.T) {
 		}
 
 		t.Run("FPB two illness claims of one household accumulate", func(t *testing.T) {
-			mother := e.register(t, person{ID: residentID(20), Household: "HH-FPB-1", Categories: []string{"marginal_at_risk"}})
-			son := e.register(t, person{ID: residentID(21), Household: "HH-FPB-1", Categories: []string{"marginal_at_risk"}})
+			mother := e.register(t, servertest.Person{ID: servertest.ResidentID(20), Household: "HH-FPB-1", Categories: []string{"marginal_at_risk"}})
+			son := e.register(t, servertest.Person{ID: servertest.ResidentID(21), Household: "HH-FPB-1", Categories: []string{"marginal_at_risk"}})
 			first := e.file(t, fpbIllness(mother, "BILL-FPB-1", "12000.00"))
 			e.requirePaid(t, first, "2100.00")
 			// The household is the cap subject: the son's bill continues the
@@ -94,7 +95,7 @@ func TestDesignExamples(t *testing.T) {
 		})
 
 		t.Run("FPB illness is offset by ZKB paid on the same bill", func(t *testing.T) {
-			p := e.register(t, person{ID: residentID(30), Household: "HH-OFFSET", Categories: []string{"illness_poverty", "marginal_at_risk"}})
+			p := e.register(t, servertest.Person{ID: servertest.ResidentID(30), Household: "HH-OFFSET", Categories: []string{"illness_poverty", "marginal_at_risk"}})
 			zkb := e.file(t, zkbClaim(p, "BILL-SHARED-9", "inpatient", "60000.00", "48000.00", "30000.00", "6000.00", "4000.00"))
 			e.requirePaid(t, zkb, "6400.00")
 			// self_pay 20000.00 − ZKB 6400.00 = 13600.00; 0.30 × (13600 − 5000) = 2580.00.

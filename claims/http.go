@@ -94,28 +94,21 @@ func (s *Service) get(c echo.Context) error {
 }
 
 func (s *Service) list(c echo.Context) error {
-	var fe apperr.Fields
-	limit, err := web.Limit(c, 100, 500)
+	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1, Dates: true})
 	if err != nil {
 		return err
 	}
-	cur, err := web.DecodeCursor(c, 1)
-	if err != nil {
-		return err
-	}
+	limit := lq.Limit
 	f := Filter{
 		Org: orgScope(c), Plan: c.QueryParam("plan"), Status: c.QueryParam("status"),
 		CountyCode: c.QueryParam("county_code"), BeneficiaryID: c.QueryParam("beneficiary_id"), Limit: limit + 1,
+		From: lq.From, To: lq.To,
 	}
 	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
-		fe.Add("status", "must be one of %v", Statuses)
+		return apperr.Invalid("status", "must be one of %v", Statuses)
 	}
-	f.From, f.To = web.DateRange(c, &fe)
-	if err := fe.Err(); err != nil {
-		return err
-	}
-	if cur != nil {
-		f.Before = cur[0]
+	if lq.Cursor != nil {
+		f.Before = lq.Cursor[0]
 	}
 	views, err := s.List(c.Request().Context(), f)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,7 +16,7 @@ import (
 func TestIdempotencyKeys(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		p := e.register(t, person{ID: residentID(200), Household: "HH-IDEM", Categories: []string{"marginal_at_risk"}})
+		p := e.register(t, servertest.Person{ID: servertest.ResidentID(200), Household: "HH-IDEM", Categories: []string{"marginal_at_risk"}})
 		body := fpbIllness(p, "BILL-IDEM-1", "12000.00")
 
 		first := e.submit(t, "insurer", "key-1", body)
@@ -78,7 +77,7 @@ func TestIdempotencyKeys(t *testing.T) {
 			require.Equal(t, []string{"duplicate_claim"}, oc.ReasonCodes())
 		})
 
-		require.EqualValues(t, 2, countClaims(t, d))
+		require.EqualValues(t, 2, servertest.Count(t, d, "claims", "1 = 1"))
 		var keys int64
 		require.NoError(t, d.Table("idempotency_keys").Count(&keys).Error)
 		require.EqualValues(t, 2, keys)
@@ -90,21 +89,13 @@ func TestIdempotencyKeys(t *testing.T) {
 func TestIdempotencyStorm(t *testing.T) {
 	d := testdb.Open(t, "mysql")
 	e := newEnv(t, d)
-	p := e.register(t, person{ID: residentID(210), Household: "HH-STORM", Categories: []string{"marginal_at_risk"}})
+	p := e.register(t, servertest.Person{ID: servertest.ResidentID(210), Household: "HH-STORM", Categories: []string{"marginal_at_risk"}})
 	body := mustJSON(t, fpbIllness(p, "BILL-STORM", "12000.00"))
 
 	const clients = 32
-	answers := make([]rawResponse, clients)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range clients {
-		wg.Go(func() {
-			<-start
-			answers[i] = e.rawPost("insurer", "/api/v1/claims", "storm-key", body)
-		})
-	}
-	close(start)
-	wg.Wait()
+	answers := servertest.AllAtOnce(clients, func(int) *servertest.Response {
+		return e.h.Raw(submission("insurer", "storm-key", body))
+	})
 
 	ids := map[string]int{}
 	replayed := 0
@@ -119,7 +110,7 @@ func TestIdempotencyStorm(t *testing.T) {
 	}
 	require.Len(t, ids, 1, "one claim for every client")
 	require.Equal(t, clients-1, replayed, "all but the first are replays")
-	require.EqualValues(t, 1, countClaims(t, d))
+	require.EqualValues(t, 1, servertest.Count(t, d, "claims", "1 = 1"))
 	var assessed int64
 	require.NoError(t, d.Table("claims").Where("status = ? AND payable = ?", "assessed", 210000).Count(&assessed).Error)
 	require.EqualValues(t, 1, assessed)

@@ -29,9 +29,9 @@ func nested(good claim, depth int) raw {
 func TestIntakeRefusesBadClaims(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		fpbPerson := e.register(t, person{ID: residentID(500), Household: "HH-INTAKE", Categories: []string{"marginal_at_risk"}})
-		zfbPerson := e.register(t, person{ID: residentID(501), Household: "HH-INTAKE-Z", Residency: []string{"hukou"}})
-		coop := e.register(t, person{ID: cooperativeUSCC(500), Categories: []string{"agri_operator"}})
+		fpbPerson := e.register(t, servertest.Person{ID: servertest.ResidentID(500), Household: "HH-INTAKE", Categories: []string{"marginal_at_risk"}})
+		zfbPerson := e.register(t, servertest.Person{ID: servertest.ResidentID(501), Household: "HH-INTAKE-Z", Residency: []string{"hukou"}})
+		coop := e.register(t, servertest.Person{ID: cooperativeUSCC(500), Categories: []string{"agri_operator"}})
 		e.createPlan(t, map[string]any{"code": "ZFB-2026-OLD", "programme": "ZFB"})
 		servertest.RequireStatus(t, e.h.Post(t, "admin", "/api/v1/plans/ZFB-2026-OLD/close", nil), http.StatusOK)
 
@@ -39,9 +39,9 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 		zkb := zkbClaim(fpbPerson, "BILL-INTAKE-ZKB", "inpatient", "50000.00", "48000.00", "30000.00", "6000.00", "4000.00")
 		zfb := zfbClaim(zfbPerson, "YJ-INTAKE", "house_collapsed", map[string]any{"rooms": 3})
 		cyb := cybPremium(coop, "tea", "1000.00", true)
-		goodID := residentID(502)
+		goodID := servertest.ResidentID(502)
 		badCheck := goodID[:17] + string("0123456789"[(strings.IndexByte("0123456789X", goodID[17])+1)%10])
-		lowerX := residentID(7)
+		lowerX := servertest.ResidentID(7)
 		require.Equal(t, byte('X'), lowerX[17])
 		lowerX = lowerX[:17] + "x"
 		ev := func(item map[string]any) []any { return []any{item, evidence("invoice")[0]} }
@@ -125,7 +125,7 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 			{"a ZFB claim with an FPB cause", zfb.with("cause", "illness"), 422, "validation_failed", "cause"},
 			{"missing cause", fpb.with("cause", nil), 422, "validation_failed", "cause"},
 			// Evidence.
-			{"uppercase evidence hash", fpb.with("evidence", ev(with("sha256", strings.ToUpper(sha("x"))))), 422, "validation_failed", "evidence[0].sha256"},
+			{"uppercase evidence hash", fpb.with("evidence", ev(with("sha256", strings.ToUpper(servertest.SHA("x"))))), 422, "validation_failed", "evidence[0].sha256"},
 			{"short evidence hash", fpb.with("evidence", ev(with("sha256", "abc123"))), 422, "validation_failed", "evidence[0].sha256"},
 			{"missing evidence hash", fpb.with("evidence", ev(with("sha256", nil))), 422, "validation_failed", "evidence[0].sha256"},
 			{"unknown evidence key", fpb.with("evidence", ev(with("size", 12))), 422, "validation_failed", "evidence[0].size"},
@@ -160,7 +160,7 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 			{"SQL in the plan code", fpb.with("plan", "FPB-2026' OR '1'='1"), 404, "not_found", ""},
 			{"closed plan", zfb.with("plan", "ZFB-2026-OLD"), 409, "plan_closed", ""},
 		}
-		before := countClaims(t, d)
+		before := servertest.Count(t, d, "claims", "1 = 1")
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				var body any = tc.body
@@ -169,7 +169,7 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 				}
 				r := e.h.Do(t, servertest.Request{
 					Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
-					Header: map[string]string{"Idempotency-Key": unique("intake")},
+					Header: map[string]string{"Idempotency-Key": servertest.Unique("intake")},
 				})
 				er := servertest.RequireError(t, r, tc.status, tc.code)
 				if tc.field != "" {
@@ -177,7 +177,7 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 				}
 			})
 		}
-		require.Equal(t, before, countClaims(t, d), "no bad claim is stored")
+		require.Equal(t, before, servertest.Count(t, d, "claims", "1 = 1"), "no bad claim is stored")
 		var keys int64
 		require.NoError(t, d.Table("idempotency_keys").Count(&keys).Error)
 		require.Zero(t, keys, "no failed request consumes its key")
@@ -185,12 +185,12 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 		t.Run("every bad field is named at once", func(t *testing.T) {
 			body := fpb.with("external_ref", "").with("beneficiary_id", badCheck).with("event_date", "2026-13-01").
 				fact("self_pay", "-1").fact("bill_ref", "").with("evidence", ev(with("sha256", "x")))
-			er := servertest.RequireError(t, e.submit(t, "insurer", unique("k"), body), 422, "validation_failed")
+			er := servertest.RequireError(t, e.submit(t, "insurer", servertest.Unique("k"), body), 422, "validation_failed")
 			require.ElementsMatch(t, []string{"external_ref", "beneficiary_id", "event_date", "facts.self_pay", "facts.bill_ref", "evidence[0].sha256"}, er.FieldNames())
 		})
 
 		t.Run("nesting inside the limit is a 422 on facts", func(t *testing.T) {
-			er := servertest.RequireError(t, e.submit(t, "insurer", unique("k"), []byte(nested(fpb, 5000))), 422, "validation_failed")
+			er := servertest.RequireError(t, e.submit(t, "insurer", servertest.Unique("k"), []byte(nested(fpb, 5000))), 422, "validation_failed")
 			require.Contains(t, er.FieldNames(), "facts")
 		})
 
@@ -198,28 +198,28 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 			t.Cleanup(func() { e.h.Clock.Set(servertest.Start) })
 			body := fpb.with("event_date", "2026-06-16")
 			e.h.Clock.Set(time.Date(2026, 6, 15, 15, 59, 0, 0, time.UTC)) // 23:59 on the 15th in China
-			er := servertest.RequireError(t, e.submit(t, "insurer", unique("k"), body.with("external_ref", unique("tz"))), 422, "validation_failed")
+			er := servertest.RequireError(t, e.submit(t, "insurer", servertest.Unique("k"), body.with("external_ref", servertest.Unique("tz"))), 422, "validation_failed")
 			require.Equal(t, []string{"event_date"}, er.FieldNames())
 			e.h.Clock.Set(time.Date(2026, 6, 15, 16, 1, 0, 0, time.UTC)) // 00:01 on the 16th in China, still the 15th in UTC
-			require.Equal(t, "2026-06-16", e.file(t, body.with("external_ref", unique("tz"))).EventDate)
+			require.Equal(t, "2026-06-16", e.file(t, body.with("external_ref", servertest.Unique("tz"))).EventDate)
 		})
 
 		t.Run("only insurers submit", func(t *testing.T) {
 			for _, role := range []string{"finance", "auditor", "admin"} {
-				servertest.RequireError(t, e.submit(t, role, unique("k"), fpb), 403, "forbidden")
+				servertest.RequireError(t, e.submit(t, role, servertest.Unique("k"), fpb), 403, "forbidden")
 			}
-			servertest.RequireError(t, e.submit(t, "", unique("k"), fpb), 401, "unauthorized")
+			servertest.RequireError(t, e.submit(t, "", servertest.Unique("k"), fpb), 401, "unauthorized")
 		})
 
 		t.Run("hostile text that is valid is stored verbatim", func(t *testing.T) {
-			n := countClaims(t, d)
+			n := servertest.Count(t, d, "claims", "1 = 1")
 			c := e.file(t, fpb.fact("bill_ref", "1' OR '1'='1 <script>--"))
 			require.Equal(t, "assessed", c.Status)
 			stored := e.get(t, "auditor", c.ID)
 			var facts map[string]any
 			require.NoError(t, json.Unmarshal(stored.Facts, &facts))
 			require.Equal(t, "1' OR '1'='1 <script>--", facts["bill_ref"])
-			require.Equal(t, n+1, countClaims(t, d))
+			require.Equal(t, n+1, servertest.Count(t, d, "claims", "1 = 1"))
 		})
 
 		t.Run("evidence too large to store is refused, not a 500", func(t *testing.T) {
@@ -232,10 +232,10 @@ func TestIntakeRefusesBadClaims(t *testing.T) {
 			}{{"u", http.StatusCreated}, {"<", http.StatusUnprocessableEntity}, {"𠀀", http.StatusUnprocessableEntity}} {
 				items := make([]any, 50)
 				for i := range items {
-					items[i] = map[string]any{"kind": "settlement_sheet", "sha256": sha(tc.char), "uri": "oss://" + strings.Repeat(tc.char, 506)}
+					items[i] = map[string]any{"kind": "settlement_sheet", "sha256": servertest.SHA(tc.char), "uri": "oss://" + strings.Repeat(tc.char, 506)}
 				}
-				items[1] = map[string]any{"kind": "invoice", "sha256": sha("i"), "uri": "oss://" + strings.Repeat(tc.char, 506)}
-				r := e.submit(t, "insurer", unique("k"), fpb.with("external_ref", unique("big")).with("evidence", items))
+				items[1] = map[string]any{"kind": "invoice", "sha256": servertest.SHA("i"), "uri": "oss://" + strings.Repeat(tc.char, 506)}
+				r := e.submit(t, "insurer", servertest.Unique("k"), fpb.with("external_ref", servertest.Unique("big")).with("evidence", items))
 				if tc.status == http.StatusCreated {
 					servertest.RequireStatus(t, r, http.StatusCreated)
 					var c claimView

@@ -34,25 +34,11 @@ type item struct {
 	replayed bool
 }
 
-// past is what an earlier counted claim contributes to a new one.
-type past struct {
-	PlanCode      string
-	Programme     string
-	BeneficiaryID string
-	HouseholdID   string
-	CapSubject    string
-	EventDate     string
-	Cause         string
-	Reference     string
-	ServiceType   string
-	Base          int64
-	FactBase      int64
-	Payable       int64
-}
-
-func pastOf(r *record) past {
-	return past{
-		PlanCode: r.PlanCode, Programme: r.Programme, BeneficiaryID: r.BeneficiaryID, HouseholdID: r.HouseholdID,
+// pastOf is what a claim just filed contributes to the next ones of its
+// household in the same group.
+func pastOf(r *record) policies.Prior {
+	return policies.Prior{
+		Plan: r.PlanCode, Programme: r.Programme, BeneficiaryID: r.BeneficiaryID, HouseholdID: r.HouseholdID,
 		CapSubject: r.CapSubject, EventDate: r.EventDate, Cause: r.Cause, Reference: r.Reference,
 		ServiceType: r.ServiceType, Base: r.Base, FactBase: r.FactBase, Payable: r.Payable,
 	}
@@ -162,14 +148,10 @@ func programme(code string) policies.Programme { return programmes()[code] }
 // decide checks eligibility in DESIGN §6's order, recording every failing
 // reason, and assesses the claims that pass. history holds the counted claims
 // of the claim's household.
-func (s *Service) decide(in checked, plan policies.Plan, people map[string]policies.Beneficiary, history []past, org string, now time.Time) *record {
+func (s *Service) decide(in checked, plan policies.Plan, people map[string]policies.Beneficiary, history []policies.Prior, org string, now time.Time) *record {
 	b, known := people[in.BeneficiaryID]
 	household := householdOf(people, in.BeneficiaryID)
-	prog := programme(plan.Programme)
-	subject := in.BeneficiaryID
-	if prog.CapSubject == policies.CapSubjectHousehold {
-		subject = household
-	}
+	subject := policies.CapSubjectOf(plan.Programme, in.BeneficiaryID, household)
 	factBase := money.ToFen(money.Round(in.facts.Base()))
 	rec := &record{
 		ID: ids.New(now), PlanCode: plan.Code, Programme: plan.Programme, Org: org, ExternalRef: in.ExternalRef,
@@ -206,40 +188,16 @@ func (s *Service) decide(in checked, plan policies.Plan, people map[string]polic
 		reasons = append(reasons, reason(code))
 	}
 
-	var h policies.History
-	var duplicate, compensated bool
-	for _, p := range history {
-		if p.PlanCode == plan.Code && p.BeneficiaryID == in.BeneficiaryID && p.Cause == in.Cause &&
-			p.EventDate == rec.EventDate && p.Reference == rec.Reference && p.FactBase == factBase {
-			duplicate = true
-		}
-		if plan.Programme == policies.ZFB && p.Programme == policies.ZFB && p.HouseholdID == household && p.Reference == rec.Reference {
-			compensated = true
-		}
-		if p.PlanCode == plan.Code && p.CapSubject == subject {
-			h.PaidAnnual = h.PaidAnnual.Add(money.FromFen(p.Payable))
-			if plan.Programme != policies.FPB || p.Cause == in.Cause {
-				h.PrevBase = h.PrevBase.Add(money.FromFen(p.Base))
-			}
-			if plan.Programme == policies.FPB && p.Cause == in.Cause {
-				h.PaidCause = h.PaidCause.Add(money.FromFen(p.Payable))
-			}
-			if plan.Programme == policies.ZKB && p.ServiceType == "outpatient" {
-				h.PaidOutpatient = h.PaidOutpatient.Add(money.FromFen(p.Payable))
-			}
-		}
-		if plan.Programme == policies.FPB && rec.Reference != "" {
-			switch {
-			case in.Cause == policies.CauseIllness && p.Programme == policies.ZKB && p.BeneficiaryID == in.BeneficiaryID && p.Reference == rec.Reference,
-				in.Cause == policies.CauseDisaster && p.Programme == policies.ZFB && p.HouseholdID == household && p.Reference == rec.Reference:
-				h.Offset = h.Offset.Add(money.FromFen(p.Payable))
-			}
-		}
-	}
-	if duplicate {
+	st := policies.StandingOf(policies.Pending{
+		Plan: plan.Code, Programme: plan.Programme, BeneficiaryID: in.BeneficiaryID, HouseholdID: household,
+		CapSubject: subject, EventDate: rec.EventDate, Cause: in.Cause, Reference: rec.Reference,
+		ServiceType: rec.ServiceType, FactBase: factBase,
+	}, history)
+	h := st.History
+	if st.Duplicate {
 		reasons = append(reasons, reason(ReasonDuplicateClaim))
 	}
-	if compensated {
+	if st.AlreadyCompensated {
 		reasons = append(reasons, reason(ReasonAlreadyCompensated))
 	}
 

@@ -4,29 +4,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"huimin/internal/testdb"
+	"huimin/server/servertest"
 )
 
 // storm posts every body at once from its own goroutine, each under its own
 // key, and returns the decoded claims in the order of bodies.
 func (e *env) storm(t *testing.T, bodies [][]byte) []claimView {
 	t.Helper()
-	answers := make([]rawResponse, len(bodies))
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i, b := range bodies {
-		wg.Go(func() {
-			<-start
-			answers[i] = e.rawPost("insurer", "/api/v1/claims", fmt.Sprintf("storm-%d", i), b)
-		})
-	}
-	close(start)
-	wg.Wait()
+	answers := servertest.AllAtOnce(len(bodies), func(i int) *servertest.Response {
+		return e.h.Raw(submission("insurer", fmt.Sprintf("storm-%d", i), bodies[i]))
+	})
 	out := make([]claimView, len(bodies))
 	for i, a := range answers {
 		require.Equal(t, http.StatusCreated, a.Status, "claim %d: %s", i, a.Body)
@@ -59,9 +51,9 @@ func TestConcurrentClaimsRespectCaps(t *testing.T) {
 	// 3400.00, 49000.00 in all, F = 4500 + 0.5 × 29000 = 19000.00 under the cap.
 	var membersA, membersB, membersSeq []string
 	for i := range 4 {
-		membersA = append(membersA, e.register(t, person{ID: residentID(300 + i), Household: "HH-RACE-A", Categories: []string{"marginal_at_risk"}}))
-		membersB = append(membersB, e.register(t, person{ID: residentID(310 + i), Household: "HH-RACE-B", Categories: []string{"unstable_out_of_poverty"}}))
-		membersSeq = append(membersSeq, e.register(t, person{ID: residentID(320 + i), Household: "HH-SEQ", Categories: []string{"marginal_at_risk"}}))
+		membersA = append(membersA, e.register(t, servertest.Person{ID: servertest.ResidentID(300 + i), Household: "HH-RACE-A", Categories: []string{"marginal_at_risk"}}))
+		membersB = append(membersB, e.register(t, servertest.Person{ID: servertest.ResidentID(310 + i), Household: "HH-RACE-B", Categories: []string{"unstable_out_of_poverty"}}))
+		membersSeq = append(membersSeq, e.register(t, servertest.Person{ID: servertest.ResidentID(320 + i), Household: "HH-SEQ", Categories: []string{"marginal_at_risk"}}))
 	}
 	amountA := func(i int) string { return fmt.Sprintf("%d.%02d", 6000+i*250+i/2, (i%2)*50) }
 	var bodies [][]byte
@@ -114,7 +106,7 @@ func TestConcurrentZFBClaimsPayOnce(t *testing.T) {
 	e := newEnv(t, d)
 	var members []string
 	for i := range 4 {
-		members = append(members, e.register(t, person{ID: residentID(400 + i), Household: "HH-FLOOD", Residency: []string{"hukou"}}))
+		members = append(members, e.register(t, servertest.Person{ID: servertest.ResidentID(400 + i), Household: "HH-FLOOD", Residency: []string{"hukou"}}))
 	}
 	var bodies [][]byte
 	for i := range 24 {
@@ -144,24 +136,16 @@ func TestConcurrentIdenticalBatches(t *testing.T) {
 	e := newEnv(t, d)
 	var claims []any
 	for i := range 6 {
-		p := e.register(t, person{ID: residentID(450 + i), Household: fmt.Sprintf("HH-CB-%d", i), Categories: []string{"marginal_at_risk"}})
+		p := e.register(t, servertest.Person{ID: servertest.ResidentID(450 + i), Household: fmt.Sprintf("HH-CB-%d", i), Categories: []string{"marginal_at_risk"}})
 		c := fpbIllness(p, fmt.Sprintf("CB-%d", i), "9000.00")
 		claims = append(claims, c, c.fact("self_pay", "9999.00")) // the second reuses the first's external_ref
 	}
 	body := mustJSON(t, map[string]any{"claims": claims})
 
 	const clients = 8
-	answers := make([]rawResponse, clients)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range clients {
-		wg.Go(func() {
-			<-start
-			answers[i] = e.rawPost("insurer", "/api/v1/claim-batches", "", body)
-		})
-	}
-	close(start)
-	wg.Wait()
+	answers := servertest.AllAtOnce(clients, func(int) *servertest.Response {
+		return e.h.RawPost("insurer", "/api/v1/claim-batches", body)
+	})
 
 	var stored []string
 	require.NoError(t, d.Table("claims").Order("external_ref").Pluck("id", &stored).Error)

@@ -16,7 +16,7 @@ import (
 func TestReplayAfterThePlanClosed(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		p := e.register(t, person{ID: residentID(230), Household: "HH-REPLAY", Categories: []string{"marginal_at_risk"}})
+		p := e.register(t, servertest.Person{ID: servertest.ResidentID(230), Household: "HH-REPLAY", Categories: []string{"marginal_at_risk"}})
 		body := fpbIllness(p, "BILL-REPLAY-1", "12000.00")
 		first := e.submit(t, "insurer", "key-replay", body)
 		servertest.RequireStatus(t, first, http.StatusCreated)

@@ -3,7 +3,6 @@ package claims
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -21,6 +20,7 @@ import (
 	"huimin/internal/civil"
 	"huimin/internal/db"
 	"huimin/internal/groupcommit"
+	"huimin/internal/web"
 	"huimin/policies"
 )
 
@@ -203,13 +203,9 @@ type BatchResult struct {
 	Error       *EnvelopeError `json:"error,omitempty"`
 }
 
-// EnvelopeError is the error object of a failed batch item, as in §11.
-type EnvelopeError struct {
-	Code    string              `json:"code"`
-	Message string              `json:"message"`
-	Fields  []apperr.FieldError `json:"fields"`
-	Details map[string]any      `json:"details"`
-}
+// EnvelopeError is the error object of a failed batch item: the same object
+// as a whole answer's envelope (DESIGN §11), rendered by web.ErrorObject.
+type EnvelopeError = web.EnvelopeError
 
 // BatchAnswer is the answer to POST /api/v1/claim-batches.
 type BatchAnswer struct {
@@ -314,7 +310,8 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 		switch {
 		case it.err != nil:
 			r.Status = "failed"
-			r.Error = envelopeOf(it.err)
+			eo := web.ErrorObject(it.err)
+			r.Error = &eo
 			ans.Summary.Failed++
 		case it.replayed:
 			r.Status = "replayed"
@@ -359,27 +356,6 @@ func (s *Service) intake(chunk []*item, planOf func(string) (policies.Plan, erro
 		it.in, it.plan = c, plan
 	}
 	return nil
-}
-
-func envelopeOf(err error) *EnvelopeError {
-	e := &EnvelopeError{Fields: []apperr.FieldError{}, Details: map[string]any{}}
-	var (
-		ve *apperr.ValidationError
-		ae *apperr.Error
-	)
-	switch {
-	case errors.As(err, &ve):
-		e.Code, e.Message, e.Fields = apperr.ErrValidation.Code, "the claim has invalid fields", ve.Fields
-	case errors.As(err, &ae):
-		e.Code, e.Message = ae.Kind.Code, ae.Message
-		if ae.Details != nil {
-			e.Details = ae.Details
-		}
-	default:
-		k := apperr.KindOf(err)
-		e.Code, e.Message = k.Code, k.Code
-	}
-	return e
 }
 
 // Get returns a claim; an insurer sees only its own org's claims (another

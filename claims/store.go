@@ -16,6 +16,7 @@ import (
 
 	"huimin/internal/apperr"
 	"huimin/internal/ids"
+	"huimin/policies"
 )
 
 // State is what payouts reads and changes of a claim, under a row lock, in
@@ -342,7 +343,7 @@ func insertAnswers(ctx context.Context, tx *gorm.DB, rs []idemRecord) error {
 // its household's history, not at the whole chunk's. The rows are scanned
 // by hand: a batch reads thousands, and GORM's reflection costs more than
 // the query.
-func loadHistory(ctx context.Context, tx *gorm.DB, households []string) (map[string][]past, error) {
+func loadHistory(ctx context.Context, tx *gorm.DB, households []string) (map[string][]policies.Prior, error) {
 	rows, err := tx.WithContext(ctx).Model(&record{}).
 		Select("plan_code, programme, beneficiary_id, household_id, cap_subject, event_date, cause, reference, service_type, base, fact_base, payable").
 		Where("household_id IN ? AND counted = ?", households, true).Rows()
@@ -350,10 +351,10 @@ func loadHistory(ctx context.Context, tx *gorm.DB, households []string) (map[str
 		return nil, err
 	}
 	defer rows.Close()
-	history := make(map[string][]past, len(households))
+	history := make(map[string][]policies.Prior, len(households))
 	for rows.Next() {
-		var p past
-		if err := rows.Scan(&p.PlanCode, &p.Programme, &p.BeneficiaryID, &p.HouseholdID, &p.CapSubject, &p.EventDate,
+		var p policies.Prior
+		if err := rows.Scan(&p.Plan, &p.Programme, &p.BeneficiaryID, &p.HouseholdID, &p.CapSubject, &p.EventDate,
 			&p.Cause, &p.Reference, &p.ServiceType, &p.Base, &p.FactBase, &p.Payable); err != nil {
 			return nil, err
 		}

@@ -1,17 +1,11 @@
 package claims_test
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -77,14 +71,6 @@ func (c claimView) ReasonCodes() []string {
 
 // ---- identifiers -----------------------------------------------------------
 
-// residentID returns a valid resident ID (GB 11643) of county 411325 that is
-// distinct for every n from 0 to 999999: the birth date moves a day per
-// thousand.
-func residentID(n int) string {
-	birth := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
-	return policies.ResidentIDWithCheck(fmt.Sprintf("411325%s%03d", birth.Format("20060102"), n%1000))
-}
-
 // cooperativeUSCC returns a valid unified social credit code (GB 32100) of a
 // farmers' cooperative (93) registered in 411325, distinct for every n below
 // 10^7.
@@ -92,63 +78,12 @@ func cooperativeUSCC(n int) string {
 	return policies.USCCWithCheck(fmt.Sprintf("93411325MA%07d", n))
 }
 
-// sha returns the lowercase hex SHA-256 of s: a well-formed evidence hash.
-func sha(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
-
-var uniq atomic.Int64
-
-// unique returns a process-wide unique suffix for external refs and keys.
-func unique(prefix string) string {
-	return fmt.Sprintf("%s-%d", prefix, uniq.Add(1))
-}
-
 // ---- registry --------------------------------------------------------------
 
-// person is a registry entry to create through PUT /api/v1/beneficiaries.
-type person struct {
-	ID         string
-	Name       string
-	County     string   // default 411325
-	Household  string   // optional
-	Categories []string // valid from 2020-01-01, open-ended
-	Residency  []string // valid from 2020-01-01, open-ended
-	Payout     string   // optional
-}
-
-func (p person) body() map[string]any {
-	county := p.County
-	if county == "" {
-		county = "411325"
-	}
-	name := p.Name
-	if name == "" {
-		name = "张三"
-	}
-	cats := []map[string]any{}
-	for _, c := range p.Categories {
-		cats = append(cats, map[string]any{"category": c, "valid_from": "2020-01-01", "valid_to": nil})
-	}
-	res := []map[string]any{}
-	for _, r := range p.Residency {
-		res = append(res, map[string]any{"type": r, "valid_from": "2020-01-01", "valid_to": nil})
-	}
-	b := map[string]any{"name": name, "county_code": county, "categories": cats, "residency": res}
-	if p.Household != "" {
-		b["household_id"] = p.Household
-	}
-	if p.Payout != "" {
-		b["payout_account"] = p.Payout
-	}
-	return b
-}
-
-// register creates p in the registry as the administrator would.
-func (e *env) register(t testing.TB, p person) string {
+// register creates or replaces p in the registry as the administrator would.
+func (e *env) register(t testing.TB, p servertest.Person) string {
 	t.Helper()
-	r := e.h.Put(t, "admin", "/api/v1/beneficiaries/"+p.ID, p.body())
+	r := e.h.PutPerson(t, p)
 	require.Contains(t, []int{http.StatusOK, http.StatusCreated}, r.Status, "register %s: %s", p.ID, r.Body)
 	return p.ID
 }
@@ -180,14 +115,14 @@ func (c claim) fact(key string, v any) claim {
 func evidence(kinds ...string) []map[string]any {
 	out := make([]map[string]any, len(kinds))
 	for i, k := range kinds {
-		out[i] = map[string]any{"kind": k, "sha256": sha(k + fmt.Sprint(i)), "uri": "oss://claims/" + k + ".pdf"}
+		out[i] = map[string]any{"kind": k, "sha256": servertest.SHA(k + fmt.Sprint(i)), "uri": "oss://claims/" + k + ".pdf"}
 	}
 	return out
 }
 
 func zkbClaim(beneficiary, billRef, service, total, scope, basic, critical, assistance string) claim {
 	return claim{
-		"plan": "ZKB-2026", "external_ref": unique("zkb"), "beneficiary_id": beneficiary,
+		"plan": "ZKB-2026", "external_ref": servertest.Unique("zkb"), "beneficiary_id": beneficiary,
 		"event_date": "2026-05-10", "cause": "medical",
 		"facts": map[string]any{
 			"service_type": service, "bill_ref": billRef, "total_cost": total, "policy_scope_cost": scope,
@@ -202,7 +137,7 @@ func zfbClaim(beneficiary, incident, lossClass string, measure map[string]any) c
 	facts := map[string]any{"incident_ref": incident, "loss_class": lossClass}
 	maps.Copy(facts, measure)
 	return claim{
-		"plan": "ZFB-2026", "external_ref": unique("zfb"), "beneficiary_id": beneficiary,
+		"plan": "ZFB-2026", "external_ref": servertest.Unique("zfb"), "beneficiary_id": beneficiary,
 		"event_date": "2026-04-20", "cause": "disaster", "facts": facts,
 		"evidence": evidence("incident_certificate"),
 	}
@@ -210,7 +145,7 @@ func zfbClaim(beneficiary, incident, lossClass string, measure map[string]any) c
 
 func fpbIllness(beneficiary, billRef, selfPay string) claim {
 	return claim{
-		"plan": "FPB-2026", "external_ref": unique("fpb"), "beneficiary_id": beneficiary,
+		"plan": "FPB-2026", "external_ref": servertest.Unique("fpb"), "beneficiary_id": beneficiary,
 		"event_date": "2026-05-01", "cause": "illness",
 		"facts":    map[string]any{"household_income_per_capita": "4200.00", "bill_ref": billRef, "self_pay": selfPay},
 		"evidence": evidence("settlement_sheet", "invoice"),
@@ -219,10 +154,10 @@ func fpbIllness(beneficiary, billRef, selfPay string) claim {
 
 func cybPremium(beneficiary, industry, premium string, county bool) claim {
 	return claim{
-		"plan": "CYB-2026", "external_ref": unique("cyb"), "beneficiary_id": beneficiary,
+		"plan": "CYB-2026", "external_ref": servertest.Unique("cyb"), "beneficiary_id": beneficiary,
 		"event_date": "2026-03-01", "cause": "premium_subsidy",
 		"facts": map[string]any{
-			"industry": industry, "primary_policy_no": unique("PICC-NY-2026"), "premium_paid": premium, "county_subsidised": county,
+			"industry": industry, "primary_policy_no": servertest.Unique("PICC-NY-2026"), "premium_paid": premium, "county_subsidised": county,
 		},
 		"evidence": evidence("premium_receipt"),
 	}
@@ -230,14 +165,19 @@ func cybPremium(beneficiary, industry, premium string, county bool) claim {
 
 // ---- submissions -------------------------------------------------------------
 
-// submit posts body (any JSON value, string or []byte) as token with
-// Idempotency-Key key.
-func (e *env) submit(t testing.TB, token, key string, body any) *servertest.Response {
-	t.Helper()
-	return e.h.Do(t, servertest.Request{
+// submission is POST /api/v1/claims of body (any JSON value, string or
+// []byte) as token with Idempotency-Key key.
+func submission(token, key string, body any) servertest.Request {
+	return servertest.Request{
 		Method: http.MethodPost, Path: "/api/v1/claims", Token: token, Body: body,
 		Header: map[string]string{"Idempotency-Key": key},
-	})
+	}
+}
+
+// submit sends a submission through the router and checks the exchange.
+func (e *env) submit(t testing.TB, token, key string, body any) *servertest.Response {
+	t.Helper()
+	return e.h.Do(t, submission(token, key, body))
 }
 
 // file submits a claim as the picc insurer under a fresh key and requires 201.
@@ -248,7 +188,7 @@ func (e *env) file(t testing.TB, body claim) claimView {
 
 func (e *env) fileAs(t testing.TB, token string, body claim) claimView {
 	t.Helper()
-	r := e.submit(t, token, unique("key"), body)
+	r := e.submit(t, token, servertest.Unique("key"), body)
 	servertest.RequireStatus(t, r, http.StatusCreated)
 	var c claimView
 	r.JSON(t, &c)
@@ -266,14 +206,6 @@ func (e *env) get(t testing.TB, token, id string) claimView {
 	return c
 }
 
-// countClaims is the number of rows in claims.
-func countClaims(t testing.TB, d *db.DB) int64 {
-	t.Helper()
-	var n int64
-	require.NoError(t, d.Table("claims").Count(&n).Error)
-	return n
-}
-
 // createPlan creates a plan as the administrator and requires 201.
 func (e *env) createPlan(t testing.TB, body map[string]any) {
 	t.Helper()
@@ -281,28 +213,6 @@ func (e *env) createPlan(t testing.TB, body map[string]any) {
 	maps.Copy(base, body)
 	r := e.h.Post(t, "admin", "/api/v1/plans", base)
 	servertest.RequireStatus(t, r, http.StatusCreated)
-}
-
-// rawResponse is an answer taken outside the test goroutine.
-type rawResponse struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-// rawPost sends a claim through the real router without touching t, so that
-// goroutines may call it; the caller checks the answers on the test
-// goroutine.
-func (e *env) rawPost(token, path, key string, body []byte) rawResponse {
-	req := httptest.NewRequest(http.MethodPost, "http://huimin.test"+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e.h.Tokens[token])
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	rec := httptest.NewRecorder()
-	e.h.App.Echo.ServeHTTP(rec, req)
-	return rawResponse{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 
 func mustJSON(t testing.TB, v any) []byte {

@@ -16,9 +16,9 @@ import (
 	"huimin/internal/apperr"
 	"huimin/internal/civil"
 	"huimin/internal/db"
+	"huimin/internal/mask"
 	"huimin/internal/money"
 	"huimin/internal/web"
-	"huimin/internal/mask"
 )
 
 // Columns of the ledger export and list (DESIGN §8), in order.
@@ -104,7 +104,7 @@ func (s *Service) Entries(ctx context.Context, f Filter) ([]EntryView, error) {
 }
 
 // eachEntry streams the selected entries from the database one row at a
-// time, so that memory does not grow with the 
+// time, so that memory does not grow with the
 func (s *Service) eachEntry(ctx context.Context, f Filter, fn func(Entry) error) error {
 	return eachEntry(ctx, s.db.DB, f, fn)
 }

@@ -25,7 +25,7 @@ func (s *Service) Routes(g *echo.Group) {
 }
 
 func (s *Service) list(c echo.Context) error {
-	lq, err := web.ReadList(c, 100, 1000, 2)
+	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 1000, CursorParts: 2, Dates: true})
 	if err != nil {
 		return err
 	}
@@ -95,4 +95,3 @@ func (s *Service) verify(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, v)
 }
-

@@ -144,13 +144,13 @@ func TestApproveRefusesClaimsNotAssessed(t *testing.T) {
 
 		// A claim for someone the registry does not know is stored rejected.
 		r := e.h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer",
-			Header: map[string]string{"Idempotency-Key": unique("key")},
+			Header: map[string]string{"Idempotency-Key": servertest.Unique("key")},
 			Body: map[string]any{
-				"plan": plan, "external_ref": unique("picc-zkb"), "beneficiary_id": newPersonID(),
+				"plan": plan, "external_ref": servertest.Unique("picc-zkb"), "beneficiary_id": servertest.NewPersonID(),
 				"event_date": "2026-05-01", "cause": "medical",
 				"facts": map[string]any{"service_type": "inpatient", "bill_ref": "B1", "total_cost": "100.00",
 					"policy_scope_cost": "100.00", "basic_insurance_paid": "0", "critical_illness_paid": "0", "medical_assistance_paid": "0"},
-				"evidence": []map[string]any{{"kind": "settlement_sheet", "sha256": sha("B1")}},
+				"evidence": []map[string]any{{"kind": "settlement_sheet", "sha256": servertest.SHA("B1")}},
 			}})
 		servertest.RequireStatus(t, r, http.StatusCreated)
 		var rejected claimView
@@ -284,7 +284,7 @@ func TestApprovalOverTheBudgetIsRefused(t *testing.T) {
 		require.Equal(t, figures{"10000.00", "4000.00", "6000.00", "0.00", "0.00"}, e.budget(t, plan))
 
 		// The refusal is on record for the auditors.
-		require.Equal(t, int64(1), e.count(t, "audit_log", "action = ? AND target = ? AND outcome = ?", "claim.approve", over.ID, "refused: budget_exhausted"))
+		require.Equal(t, int64(1), servertest.Count(t, e.d, "audit_log", "action = ? AND target = ? AND outcome = ?", "claim.approve", over.ID, "refused: budget_exhausted"))
 
 		// What is left is exactly enough for the next claim.
 		e.approved(t, exact.ID)

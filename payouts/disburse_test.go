@@ -253,7 +253,7 @@ func TestBankFile(t *testing.T) {
 			{"batch_id", "plan", "claim_id", "payout_account", "amount", "status"},
 			{batch.ID, plan, a.ID, payoutAccount, "1234.50", "in_payment"},
 		}, rows)
-		require.Equal(t, int64(1), e.count(t, "audit_log", "action = ? AND target = ? AND actor = ?", "disbursement.bank_file", batch.ID, "fin-wang"))
+		require.Equal(t, int64(1), servertest.Count(t, e.d, "audit_log", "action = ? AND target = ? AND actor = ?", "disbursement.bank_file", batch.ID, "fin-wang"))
 
 		servertest.RequireError(t, e.h.Get(t, "auditor", "/api/v1/disbursements/"+batch.ID+"?format=csv"), http.StatusForbidden, "forbidden")
 		servertest.RequireError(t, e.h.Get(t, "insurer", "/api/v1/disbursements/"+batch.ID), http.StatusForbidden, "forbidden")

@@ -134,7 +134,7 @@ type AuditView struct {
 }
 
 func (s *Service) auditList(c echo.Context) error {
-	lq, err := web.ReadList(c, 100, 1000, 1)
+	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 1000, CursorParts: 1, Dates: true})
 	if err != nil {
 		return err
 	}

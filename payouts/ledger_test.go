@@ -53,7 +53,7 @@ func (e *env) ledgerPlan(t testing.TB, n int) (plan string, claimIDs []string) {
 
 type entryPage struct {
 	Items      []ledger.EntryView `json:"items"`
-	NextCursor *string             `json:"next_cursor"`
+	NextCursor *string            `json:"next_cursor"`
 }
 
 // walk reads every page of GET /api/v1/ledger?query&limit=limit.
@@ -274,7 +274,7 @@ func TestLedgerExports(t *testing.T) {
 			rows, bad, reason, err := ledger.VerifyExport(bytes.NewReader(r.Body))
 			require.NoError(t, err)
 			require.Zero(t, bad, reason)
-			require.Equal(t, int(e.count(t, "ledger_entries", "1 = 1")), rows)
+			require.Equal(t, int(servertest.Count(t, e.d, "ledger_entries", "1 = 1")), rows)
 		})
 
 		t.Run("a bad format is 422", func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"huimin/internal/testdb"
 	"huimin/ledger"
 	"huimin/payouts"
+	"huimin/server/servertest"
 )
 
 // outcome is what one concurrent call came back with: "ok" or an error code.
@@ -26,7 +27,7 @@ type outcome struct {
 }
 
 // codeOf turns an HTTP answer into "ok" or its error code.
-func codeOf(r rawResponse) string {
+func codeOf(r *servertest.Response) string {
 	if r.Status == http.StatusOK || r.Status == http.StatusCreated {
 		return "ok"
 	}
@@ -117,7 +118,7 @@ func TestConcurrentApprovalsNeverOverdraw(t *testing.T) {
 				token := tc.finances[turn%len(tc.finances)]
 				turn++
 				n.Unlock()
-				return codeOf(e.rawPost(token, "/api/v1/claims/"+id+"/approve", "{}"))
+				return codeOf(e.h.RawPost(token, "/api/v1/claims/"+id+"/approve", "{}"))
 			}
 			outcomes := hammer(tc.workers, ids, call)
 
@@ -151,7 +152,7 @@ func TestConcurrentApprovalsNeverOverdraw(t *testing.T) {
 				}
 			}
 			require.Equal(t, int64(tc.fits)*100000, sum)
-			require.Equal(t, int64(tc.fits), e.count(t, "claim_approvals", "1 = 1"), "refused approvals leave no approval row")
+			require.Equal(t, int64(tc.fits), servertest.Count(t, e.d, "claim_approvals", "1 = 1"), "refused approvals leave no approval row")
 
 			var b ledger.Budget
 			require.NoError(t, e.d.Where("plan_code = ?", plan).Take(&b).Error)
@@ -201,15 +202,15 @@ func TestConcurrentApprovalsOfOneClaim(t *testing.T) {
 			token := []string{"finance", "finance2"}[turn%2]
 			turn++
 			mu.Unlock()
-			return codeOf(e.rawPost(token, "/api/v1/claims/"+id+"/approve", "{}"))
+			return codeOf(e.h.RawPost(token, "/api/v1/claims/"+id+"/approve", "{}"))
 		})
 		codes := map[string]int{}
 		for _, o := range outcomes {
 			codes[o.code]++
 		}
 		require.Equal(t, map[string]int{"ok": 1, "invalid_state": 63}, codes)
-		require.Equal(t, int64(1), e.count(t, "ledger_entries", "claim_id = ?", id))
-		require.Equal(t, int64(1), e.count(t, "claim_approvals", "claim_id = ?", id))
+		require.Equal(t, int64(1), servertest.Count(t, e.d, "ledger_entries", "claim_id = ?", id))
+		require.Equal(t, int64(1), servertest.Count(t, e.d, "claim_approvals", "claim_id = ?", id))
 	})
 
 	t.Run("two actors racing on dual-approval claims both count", func(t *testing.T) {
@@ -220,7 +221,7 @@ func TestConcurrentApprovalsOfOneClaim(t *testing.T) {
 		}
 		outcomes := hammer(16, jobs, func(job string) string {
 			token, id := job[:len(job)-27], job[len(job)-26:]
-			return codeOf(e.rawPost(token, "/api/v1/claims/"+id+"/approve", "{}"))
+			return codeOf(e.h.RawPost(token, "/api/v1/claims/"+id+"/approve", "{}"))
 		})
 		for _, o := range outcomes {
 			require.Equal(t, "ok", o.code, o.claimID)
@@ -229,7 +230,7 @@ func TestConcurrentApprovalsOfOneClaim(t *testing.T) {
 			c := e.claim(t, id)
 			require.Equal(t, "approved", c.Status)
 			require.Len(t, c.Approvals, 2)
-			require.Equal(t, int64(1), e.count(t, "ledger_entries", "claim_id = ? AND kind = ?", id, "reserve"))
+			require.Equal(t, int64(1), servertest.Count(t, e.d, "ledger_entries", "claim_id = ? AND kind = ?", id, "reserve"))
 		}
 	})
 
@@ -240,7 +241,7 @@ func TestConcurrentApprovalsOfOneClaim(t *testing.T) {
 			jobs = append(jobs, id, id)
 		}
 		outcomes := hammer(8, jobs, func(id string) string {
-			return codeOf(e.rawPost("finance", "/api/v1/claims/"+id+"/approve", "{}"))
+			return codeOf(e.h.RawPost("finance", "/api/v1/claims/"+id+"/approve", "{}"))
 		})
 		codes := map[string]int{}
 		for _, o := range outcomes {
@@ -366,7 +367,7 @@ func TestConcurrentDualApprovalsNeverOverdraw(t *testing.T) {
 	}
 	outcomes := hammer(32, jobs, func(job string) string {
 		token, id, _ := strings.Cut(job, "|")
-		return codeOf(e.rawPost(token, "/api/v1/claims/"+id+"/approve", "{}"))
+		return codeOf(e.h.RawPost(token, "/api/v1/claims/"+id+"/approve", "{}"))
 	})
 	codes := map[string]int{}
 	for _, o := range outcomes {

@@ -122,7 +122,7 @@ func TestProRataSettlement(t *testing.T) {
 			before := e.snapshot(t, plan)
 			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/"+plan+"/settlements", map[string]any{}), http.StatusConflict, "invalid_state")
 			require.Equal(t, before, e.snapshot(t, plan))
-			require.Zero(t, e.count(t, "settlements", "plan_code = ?", plan))
+			require.Zero(t, servertest.Count(t, e.d, "settlements", "plan_code = ?", plan))
 		})
 
 		t.Run("only finance settles, and only known plans", func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestProRataSettlement(t *testing.T) {
 			}
 			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/NO-SUCH-PLAN/settlements", map[string]any{}), http.StatusNotFound, "not_found")
 			servertest.RequireError(t, e.h.Post(t, "finance", "/api/v1/plans/"+plan+"/settlements", map[string]any{"round": 1}), http.StatusUnprocessableEntity, "validation_failed")
-			require.Zero(t, e.count(t, "settlements", "plan_code = ?", plan))
+			require.Zero(t, servertest.Count(t, e.d, "settlements", "plan_code = ?", plan))
 		})
 	})
 }

@@ -2,15 +2,10 @@ package payouts_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,7 +13,6 @@ import (
 	"huimin/internal/ids"
 	"huimin/ledger"
 	"huimin/payouts"
-	"huimin/policies"
 	"huimin/server/servertest"
 )
 
@@ -26,8 +20,8 @@ import (
 // share: registry entries, plans, claims in the assessed state, and readers
 // of the stored budget, ledger and claims.
 type env struct {
-	h   *servertest.Harness
-	d   *db.DB
+	h      *servertest.Harness
+	d      *db.DB
 	svc    *payouts.Service
 	ledger *ledger.Service
 }
@@ -38,57 +32,27 @@ func newEnv(t testing.TB, d *db.DB) *env {
 	return &env{h: h, d: d, svc: h.App.Payouts, ledger: h.App.Ledger}
 }
 
-var uniq atomic.Int64
-
-// unique returns a process-wide unique suffix for plan codes, refs and keys.
-func unique(prefix string) string {
-	return fmt.Sprintf("%s-%d", prefix, uniq.Add(1))
-}
-
-// residentID returns a valid resident ID (GB 11643) of county 411325,
-// distinct for every n below 1,000,000: the birth date moves a day per
-// thousand, so the masked form always ends in the last 3 digits of n and the
-// check character.
-func residentID(n int) string {
-	birth := time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
-	return policies.ResidentIDWithCheck(fmt.Sprintf("411325%s%03d", birth.Format("20060102"), n%1000))
-}
-
-var people atomic.Int64
-
-// newPersonID is a resident id no other test of the process uses.
-func newPersonID() string { return residentID(int(people.Add(1))) }
-
 // payoutAccount is the bank card every registered person gets unless a test
 // says otherwise.
 const payoutAccount = "6222020000000000001"
 
-// register puts a rural_destitute beneficiary of 411325 in the registry
-// (ZKB ratio 1.00, so the payable is the policy-scope cost) and returns the
-// id. An empty account leaves the person without a payout account. It goes
-// through PUT /api/v1/beneficiaries/{id}, as the administrator would.
-func (e *env) register(t testing.TB, account string) string {
-	t.Helper()
-	id := newPersonID()
-	body := map[string]any{
-		"name": "李秀英", "county_code": "411325",
-		"categories": []map[string]any{{"category": "rural_destitute", "valid_from": "2026-01-01", "valid_to": nil}},
+// destitute is a rural_destitute beneficiary of 411325 (ZKB ratio 1.00, so
+// the payable is the policy-scope cost) with a new id and the account; an
+// empty account leaves the person without a payout account.
+func destitute(account string) servertest.Person {
+	return servertest.Person{
+		ID: servertest.NewPersonID(), Name: "李秀英", Payout: account,
+		Categories: []string{"rural_destitute"}, ValidFrom: "2026-01-01",
 	}
-	if account != "" {
-		body["payout_account"] = account
-	}
-	servertest.RequireStatus(t, e.h.Put(t, "admin", "/api/v1/beneficiaries/"+id, body), http.StatusCreated)
-	return id
 }
 
-// insertPerson writes a rural_destitute beneficiary straight into the
-// registry tables: fast, for tests that need many.
-func (e *env) insertPerson(t testing.TB, id, account string) {
+// register puts a destitute person in the registry through PUT
+// /api/v1/beneficiaries/{id}, as the administrator would, and returns the id.
+func (e *env) register(t testing.TB, account string) string {
 	t.Helper()
-	require.NoError(t, e.d.Exec("INSERT INTO beneficiaries (id_number, id_type, name, county_code, household_id, payout_account, created_at, updated_at) VALUES (?,?,?,?,?,?,0,0)",
-		id, "resident_id", "李秀英", "411325", "", account).Error)
-	require.NoError(t, e.d.Exec("INSERT INTO beneficiary_grants (id_number, kind, value, valid_from, valid_to) VALUES (?,?,?,?,?)",
-		id, "category", "rural_destitute", "2026-01-01", "").Error)
+	p := destitute(account)
+	servertest.RequireStatus(t, e.h.PutPerson(t, p), http.StatusCreated)
+	return p.ID
 }
 
 // planOpts are the fields of a test plan.
@@ -101,7 +65,7 @@ type planOpts struct {
 // createPlan creates a ZKB plan as the administrator and returns its code.
 func (e *env) createPlan(t testing.TB, o planOpts) string {
 	t.Helper()
-	code := unique("ZKB-T")
+	code := servertest.Unique("ZKB-T")
 	body := map[string]any{
 		"code": code, "programme": "ZKB", "name": "政康保 测试 " + code,
 		"coverage_start": "2026-01-01", "coverage_end": "2026-12-31",
@@ -134,28 +98,23 @@ type claimView struct {
 	} `json:"approvals"`
 }
 
-func sha(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
-
 // submit files a ZKB inpatient claim as the picc insurer through POST
 // /api/v1/claims and requires it assessed with payable == scope (the
 // beneficiary is rural destitute, ratio 1.00, and no other layer paid).
 func (e *env) submit(t testing.TB, plan, beneficiary, scope string) claimView {
 	t.Helper()
-	ref := unique("BILL")
+	ref := servertest.Unique("BILL")
 	body := map[string]any{
-		"plan": plan, "external_ref": unique("picc-zkb"), "beneficiary_id": beneficiary,
+		"plan": plan, "external_ref": servertest.Unique("picc-zkb"), "beneficiary_id": beneficiary,
 		"event_date": "2026-05-01", "cause": "medical",
 		"facts": map[string]any{
 			"service_type": "inpatient", "bill_ref": ref, "total_cost": scope, "policy_scope_cost": scope,
 			"basic_insurance_paid": "0", "critical_illness_paid": "0", "medical_assistance_paid": "0",
 		},
-		"evidence": []map[string]any{{"kind": "settlement_sheet", "sha256": sha(ref)}},
+		"evidence": []map[string]any{{"kind": "settlement_sheet", "sha256": servertest.SHA(ref)}},
 	}
 	r := e.h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
-		Header: map[string]string{"Idempotency-Key": unique("key")}})
+		Header: map[string]string{"Idempotency-Key": servertest.Unique("key")}})
 	servertest.RequireStatus(t, r, http.StatusCreated)
 	var c claimView
 	r.JSON(t, &c)
@@ -179,21 +138,23 @@ func (e *env) insertAssessed(t testing.TB, plan string, n int, payable int64) []
 	t.Helper()
 	now := e.h.Clock.Now().UnixMilli()
 	out := make([]string, n)
+	people := make([]servertest.Person, n)
 	rows := make([]map[string]any, n)
 	for i := range n {
-		person := newPersonID()
-		e.insertPerson(t, person, payoutAccount)
+		people[i] = destitute(payoutAccount)
+		person := people[i].ID
 		id := ids.New(e.h.Clock.Now())
 		out[i] = id
 		rows[i] = map[string]any{
-			"id": id, "plan_code": plan, "programme": "ZKB", "org": "picc", "external_ref": unique("sql"),
+			"id": id, "plan_code": plan, "programme": "ZKB", "org": "picc", "external_ref": servertest.Unique("sql"),
 			"beneficiary_id": person, "household_id": "self:" + person, "cap_subject": person,
-			"county_code": "411325", "event_date": "2026-05-01", "cause": "medical", "reference": unique("BILL"),
+			"county_code": "411325", "event_date": "2026-05-01", "cause": "medical", "reference": servertest.Unique("BILL"),
 			"service_type": "inpatient", "facts": "{}", "evidence": "[]", "status": "assessed", "counted": true,
 			"base": payable, "fact_base": payable, "payable": payable, "reasons": "[]", "breakdown": "[]",
 			"rules_version": 1, "submitted_at": now, "updated_at": now,
 		}
 	}
+	servertest.InsertPeople(t, e.d, people...)
 	require.NoError(t, e.d.Table("claims").CreateInBatches(rows, 200).Error)
 	return out
 }
@@ -246,14 +207,6 @@ func kinds(es []ledger.Entry) []string {
 		}
 	}
 	return out
-}
-
-// count is the number of rows of table matching where.
-func (e *env) count(t testing.TB, table, where string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	require.NoError(t, e.d.Table(table).Where(where, args...).Count(&n).Error)
-	return n
 }
 
 // approve posts an approval as token.
@@ -348,9 +301,9 @@ func (e *env) snapshot(t testing.TB, plan string) snapshot {
 	t.Helper()
 	s := snapshot{Claims: map[string]string{}}
 	require.NoError(t, e.d.Where("plan_code = ?", plan).Take(&s.Budget).Error)
-	s.Entries = e.count(t, "ledger_entries", "plan_code = ?", plan)
-	s.Approvals = e.count(t, "claim_approvals", "1 = 1")
-	s.Batches = e.count(t, "disbursement_batches", "1 = 1")
+	s.Entries = servertest.Count(t, e.d, "ledger_entries", "plan_code = ?", plan)
+	s.Approvals = servertest.Count(t, e.d, "claim_approvals", "1 = 1")
+	s.Batches = servertest.Count(t, e.d, "disbursement_batches", "1 = 1")
 	var rows []struct {
 		ID, Status     string
 		ReservedAmount int64
@@ -361,24 +314,6 @@ func (e *env) snapshot(t testing.TB, plan string) snapshot {
 		s.Claims[r.ID] = fmt.Sprintf("%s/%t/%d", r.Status, r.Reserved, r.ReservedAmount)
 	}
 	return s
-}
-
-// rawResponse is an answer taken outside the test goroutine.
-type rawResponse struct {
-	Status int
-	Body   []byte
-}
-
-// rawPost sends a JSON request through the real router without touching t,
-// so goroutines may call it; the caller checks the answers on the test
-// goroutine. It skips the OpenAPI check, which the sequential tests cover.
-func (e *env) rawPost(token, path, body string) rawResponse {
-	req := httptest.NewRequest(http.MethodPost, "http://huimin.test"+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e.h.Tokens[token])
-	rec := httptest.NewRecorder()
-	e.h.App.Echo.ServeHTTP(rec, req)
-	return rawResponse{Status: rec.Code, Body: rec.Body.Bytes()}
 }
 
 // fenOf parses a two-decimal yuan string into fen.

@@ -10,8 +10,9 @@ import (
 
 // History is what earlier counted claims (DESIGN §5: assessed, approved,
 // disbursed, paid, or rejected only for nothing_payable) contribute to this
-// one. The caller sums it from the store, under a lock on the cap subject so
-// that two claims assessed at once cannot both use the same room.
+// one. StandingOf sums it from those claims; the caller reads them from the
+// store under a lock on the cap subject, so that two claims assessed at once
+// cannot both use the same room.
 type History struct {
 	// PrevBase is Σ Assessment.Base of earlier counted claims of the same cap
 	// subject and plan, and for FPB the same cause. ZKB: same person and
@@ -82,24 +83,15 @@ type AssessInput struct {
 // rounded half-up to the fen after tiers and before caps, and accumulated
 // rules pay round(F(PrevBase + base)) − round(F(PrevBase)).
 func Assess(in AssessInput) Assessment {
-	a := &assessment{}
 	r, f := in.Rules, in.Facts
 	if !r.CoversCause(in.Cause) || f.Programme != r.Programme || f.Cause != in.Cause {
+		a := &assessment{}
 		a.step(fmt.Sprintf("Nothing to assess: the plan's %s rules do not cover cause %q with these facts", r.Programme, in.Cause), decimal.Zero)
 		a.Payable = decimal.Zero
 		return a.Assessment
 	}
-	switch r.Programme {
-	case ZKB:
-		a.zkb(r.ZKB, f, in.Categories, in.History)
-	case ZFB:
-		a.zfb(r.ZFB, f, in.History)
-	case FPB:
-		a.fpb(r.FPB, f, in.History)
-	case CYB:
-		a.cyb(r.CYB, f, in.History)
-	}
-	return a.Assessment
+	// CoversCause held, so the rules carry the programme's typed rules.
+	return r.typed().assess(f, in.Categories, in.History)
 }
 
 // assessment builds an Assessment step by step.
@@ -109,121 +101,6 @@ type assessment struct {
 
 func (a *assessment) step(description string, amount decimal.Decimal) {
 	a.Breakdown = append(a.Breakdown, Step{Description: description, Amount: money.Of(amount)})
-}
-
-func (a *assessment) zkb(z *ZKBRules, f Facts, categories []string, h History) {
-	base := f.Base()
-	a.step(fmt.Sprintf("Base: policy-scope cost %s − basic medical insurance %s − critical illness insurance %s − medical assistance %s%s",
-		money.String(f.PolicyScopeCost), money.String(f.BasicInsurancePaid), money.String(f.CriticalIllnessPaid),
-		money.String(f.MedicalAssistancePaid), flooredNote(f.PolicyScopeCost.Sub(f.BasicInsurancePaid).Sub(f.CriticalIllnessPaid).Sub(f.MedicalAssistancePaid))), base)
-	a.Base = base
-
-	category, ratio, ok := z.BestRatio(categories)
-	label := fmt.Sprintf("ratio %s of %s, the best of the beneficiary's eligible categories", formatRate(ratio), category)
-	if !ok {
-		label = "no eligible category, ratio 0"
-	}
-	// ZKB's F is a single unbounded band at the ratio above the deductible.
-	brackets := []Bracket{{Rate: ratio}}
-	raw := a.accumulate("medical", h.PrevBase, base, z.Deductible, brackets, label)
-
-	caps := []capRoom{{fmt.Sprintf("Annual cap per person %s − already paid this year %s", money.String(z.AnnualCap), money.String(h.PaidAnnual)), z.AnnualCap, h.PaidAnnual}}
-	if f.ServiceType == "outpatient" {
-		caps = append(caps, capRoom{fmt.Sprintf("Outpatient annual cap %s − outpatient already paid this year %s", money.String(z.OutpatientAnnualCap), money.String(h.PaidOutpatient)), z.OutpatientAnnualCap, h.PaidOutpatient})
-	}
-	a.applyCaps(raw, caps)
-}
-
-func (a *assessment) zfb(z *ZFBRules, f Facts, h History) {
-	var exact decimal.Decimal
-	switch f.LossClass {
-	case "house_collapsed":
-		exact = z.HouseCollapsed.PerRoom.Mul(decimal.NewFromInt(int64(f.Rooms)))
-		a.step(fmt.Sprintf("House collapsed: %d room(s) × %s per room", f.Rooms, money.String(z.HouseCollapsed.PerRoom)), exact)
-		if exact.GreaterThan(z.HouseCollapsed.Max) {
-			exact = z.HouseCollapsed.Max
-			a.step(fmt.Sprintf("Limited to the house-collapsed maximum %s", money.String(z.HouseCollapsed.Max)), exact)
-		}
-	case "house_damaged":
-		exact = z.HouseDamaged
-		a.step("House damaged: fixed relief", exact)
-	case "death":
-		exact = z.Death
-		a.step("Death: fixed relief", exact)
-	case "disability":
-		// (11 − grade)/10 of the grade-1 amount: grade 1 gets all of it,
-		// grade 10 a tenth. Shift(-1) divides by ten exactly.
-		exact = z.DisabilityGrade1.Mul(decimal.NewFromInt(int64(11 - f.DisabilityGrade))).Shift(-1)
-		a.step(fmt.Sprintf("Disability grade %d: %s × (11 − %d) / 10 = %s%s", f.DisabilityGrade, money.String(z.DisabilityGrade1), f.DisabilityGrade, formatExact(exact), roundingNote(exact)), money.Round(exact))
-	case "property_loss":
-		pl := z.PropertyLoss
-		a.step("Assessed property loss", f.AssessedLoss)
-		exact = pl.Rate.Mul(nonNegative(f.AssessedLoss.Sub(pl.Deductible)))
-		a.step(fmt.Sprintf("Property loss relief: %s × max(0, %s − deductible %s) = %s%s", formatRate(pl.Rate), money.String(f.AssessedLoss), money.String(pl.Deductible), formatExact(exact), roundingNote(exact)), money.Round(exact))
-		if exact.GreaterThan(pl.Max) {
-			exact = pl.Max
-			a.step(fmt.Sprintf("Limited to the property-loss maximum %s", money.String(pl.Max)), exact)
-		}
-	}
-	raw := money.Round(exact)
-	// ZFB does not accumulate; its base is the relief due, see Assessment.Base.
-	a.Base = raw
-	a.step("Relief due before the annual cap", raw)
-	a.applyCaps(raw, []capRoom{{fmt.Sprintf("Annual cap per household %s − already paid this year %s", money.String(z.AnnualCap), money.String(h.PaidAnnual)), z.AnnualCap, h.PaidAnnual}})
-}
-
-func (a *assessment) fpb(p *FPBRules, f Facts, h History) {
-	tier := p.Causes[f.Cause]
-	gross := f.Base()
-	var what, offsetWhat string
-	switch f.Cause {
-	case CauseIllness:
-		what = fmt.Sprintf("Illness self-pay on bill %s (policy scope, after all insurance layers)", f.BillRef)
-		offsetWhat = fmt.Sprintf("Less 政康保 (ZKB) already paid on bill %s, not paid twice", f.BillRef)
-	case CauseEducation:
-		what = "Education self-pay (after education aid)"
-	case CauseDisaster:
-		what = fmt.Sprintf("Net disaster loss, incident %s", f.IncidentRef)
-		offsetWhat = fmt.Sprintf("Less 政福保 (ZFB) already paid to the household for incident %s, not paid twice", f.IncidentRef)
-	case CauseAccident:
-		what = "Net loss from the accident"
-	}
-	a.step(what, gross)
-	base := gross
-	// Only illness and disaster have a counterpart programme paying for
-	// the same loss (ZKB for the bill, ZFB for the incident).
-	if offsetWhat != "" && h.Offset.IsPositive() {
-		a.step(offsetWhat, h.Offset)
-		base = nonNegative(gross.Sub(h.Offset))
-		a.step(fmt.Sprintf("Base after offset: %s − %s%s", money.String(gross), money.String(h.Offset), flooredNote(gross.Sub(h.Offset))), base)
-	}
-	a.Base = base
-	raw := a.accumulate(f.Cause, h.PrevBase, base, tier.Deductible, tier.Brackets, f.Cause+" tier")
-	a.applyCaps(raw, []capRoom{
-		{fmt.Sprintf("Household %s cap %s − already paid for %s this year %s", f.Cause, money.String(tier.Cap), f.Cause, money.String(h.PaidCause)), tier.Cap, h.PaidCause},
-		{fmt.Sprintf("Household annual cap %s − already paid this year, all causes %s", money.String(p.AnnualCap), money.String(h.PaidAnnual)), p.AnnualCap, h.PaidAnnual},
-	})
-}
-
-func (a *assessment) cyb(y *CYBRules, f Facts, h History) {
-	var exact decimal.Decimal
-	switch f.Cause {
-	case CausePremiumSubsidy:
-		rate, note := y.PremiumSubsidy.RateWithoutCounty, "no county subsidy"
-		if f.CountySubsidised {
-			rate, note = y.PremiumSubsidy.RateWithCounty, "county subsidised"
-		}
-		a.step(fmt.Sprintf("Premium paid, %s policy %s", f.Industry, f.PrimaryPolicyNo), f.PremiumPaid)
-		exact = rate.Mul(f.PremiumPaid)
-		a.step(fmt.Sprintf("Premium re-subsidy: rate %s (%s) × %s = %s%s", formatRate(rate), note, money.String(f.PremiumPaid), formatExact(exact), roundingNote(exact)), money.Round(exact))
-	case CauseLossTopup:
-		a.step(fmt.Sprintf("Primary insurance claim paid, %s policy %s", f.Industry, f.PrimaryPolicyNo), f.PrimaryClaimPaid)
-		exact = y.LossTopup.Rate.Mul(f.PrimaryClaimPaid)
-		a.step(fmt.Sprintf("Loss top-up: rate %s × %s = %s%s", formatRate(y.LossTopup.Rate), money.String(f.PrimaryClaimPaid), formatExact(exact), roundingNote(exact)), money.Round(exact))
-	}
-	a.Base = f.Base()
-	raw := money.Round(exact)
-	a.applyCaps(raw, []capRoom{{fmt.Sprintf("Annual cap per operator %s − already paid this year %s", money.String(y.AnnualCap), money.String(h.PaidAnnual)), y.AnnualCap, h.PaidAnnual}})
 }
 
 // accumulate applies an accumulated tier (ZKB, FPB): the claim's raw amount is

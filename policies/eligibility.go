@@ -36,24 +36,24 @@ type EligibilityInput struct {
 func CheckEligibility(in EligibilityInput) []string {
 	var reasons []string
 	r := in.Rules
-	if r.Programme == ZFB {
-		if r.ZFB == nil || !intersects(in.Residency, r.ZFB.EligibleResidency) {
-			reasons = append(reasons, ReasonResidencyNotEligible)
+	t := r.typed()
+	if t == nil || !t.admits(in.Categories, in.Residency) {
+		notAdmitted := ReasonNotCoveredCategory
+		if s := specOf(r.Programme); s != nil {
+			notAdmitted = s.notAdmitted
 		}
-	} else if !intersects(in.Categories, r.EligibleCategories()) {
-		reasons = append(reasons, ReasonNotCoveredCategory)
+		reasons = append(reasons, notAdmitted)
 	}
 	covered := r.CoversCause(in.Cause) && in.Facts.Programme == r.Programme && in.Facts.Cause == in.Cause
 	if !covered {
 		reasons = append(reasons, ReasonCauseNotCovered)
 	}
-	// The prevention line is on income after the shock: at or above it the
-	// household is not at risk of falling back into poverty.
-	if r.FPB != nil && in.Facts.HouseholdIncomePerCapita.GreaterThanOrEqual(r.FPB.PreventionLine) {
-		reasons = append(reasons, ReasonAbovePreventionLine)
-	}
-	if r.CYB != nil && !slices.Contains(r.CYB.Industries, in.Facts.Industry) {
-		reasons = append(reasons, ReasonIndustryNotCovered)
+	// The programme's own fact checks (FPB's prevention line, CYB's
+	// industries) come between the cause and the evidence, as in §6. They
+	// look at the facts even when the cause is not covered, so that an
+	// insurer learns every reason at once.
+	if t != nil {
+		reasons = append(reasons, t.factReasons(in.Facts)...)
 	}
 	// Evidence of a cause the plan does not cover is undefined; that claim
 	// already fails with cause_not_covered.

@@ -70,14 +70,11 @@ func (s *Plans) get(c echo.Context) error {
 }
 
 func (s *Plans) list(c echo.Context) error {
-	limit, err := web.Limit(c, 100, 500)
+	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1})
 	if err != nil {
 		return err
 	}
-	cur, err := web.DecodeCursor(c, 1)
-	if err != nil {
-		return err
-	}
+	limit, cur := lq.Limit, lq.Cursor
 	f := ListFilter{Programme: c.QueryParam("programme"), Status: c.QueryParam("status"), Limit: limit + 1}
 	if cur != nil {
 		f.After = cur[0]

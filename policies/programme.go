@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+
+	"github.com/shopspring/decimal"
 )
 
 // Programme codes (DESIGN §5). They are the values of a plan's "programme".
@@ -47,21 +49,70 @@ type Programme struct {
 // HasCause reports whether cause is one a claim under this programme may name.
 func (p Programme) HasCause(cause string) bool { return slices.Contains(p.Causes, cause) }
 
-// programmeTable is the fixed part of each programme; default rules are
-// rendered on demand so that callers always get a fresh copy they may keep.
-var programmeTable = []Programme{
-	{Code: ZKB, Name: "政康保", Kind: "medical_topup", Causes: []string{CauseMedical}, CapSubject: CapSubjectPerson},
-	{Code: ZFB, Name: "政福保", Kind: "disaster_relief", Causes: []string{CauseDisaster}, CapSubject: CapSubjectHousehold},
-	{Code: FPB, Name: "防贫保", Kind: "poverty_prevention", Causes: []string{CauseIllness, CauseEducation, CauseDisaster, CauseAccident}, CapSubject: CapSubjectHousehold},
-	{Code: CYB, Name: "产业保", Kind: "industry_subsidy", Causes: []string{CausePremiumSubsidy, CauseLossTopup}, CapSubject: CapSubjectPerson},
+// programmeSpec is everything programme-specific that does not hang on a
+// rules value: the programme's description, its default rules, how its rules
+// and facts are read and written, and what earlier claims mean for a new
+// one. Each programme's file (zkb.go, zfb.go, fpb.go, cyb.go) defines one;
+// the shared code reaches a programme only through programmeRegistry, so a
+// new programme is one new file and one line there.
+type programmeSpec struct {
+	// Programme is the description without DefaultRules, which is rendered
+	// from defaults on demand.
+	Programme
+	// defaults are the DESIGN §5 default rules, verbatim: the base every
+	// admin change is merged onto.
+	defaults string
+	// notAdmitted is the eligibility reason of a beneficiary the rules do
+	// not cover: not_covered_category, or residency_not_eligible for ZFB,
+	// which admits by residency. It is here rather than on the rules so that
+	// a Rules value carrying no rules still gets the programme's reason.
+	notAdmitted string
+	// parseRules reads the merged rules tree with the shared checker and
+	// returns the Rules carrying this programme's typed rules.
+	parseRules func(c *ruleChecker, tree map[string]any) Rules
+	// rulesOf returns this programme's typed rules inside r, nil when r
+	// carries none (a nil pointer must not become a non-nil interface).
+	rulesOf func(r Rules) programmeRules
+	// factKeys lists the keys a facts object of cause may carry, in the
+	// order they are written; nil for a cause the programme does not have.
+	factKeys func(cause string) []string
+	// readFacts reads and cross-checks the facts of f.Cause into f, every
+	// error into r.
+	readFacts func(r *factReader, f *Facts)
+	// writeFacts renders f as a claim shows it: exactly the keys ParseFacts
+	// reads back.
+	writeFacts func(f Facts) orderedObject
+	// reference is what the claim is for (see Facts.Reference).
+	reference func(f Facts) string
+	// base is the facts' own base (see Facts.Base).
+	base func(f Facts) decimal.Decimal
+	// accrue adds to s what the earlier counted claim q of the pending
+	// claim's household means for p beyond what StandingOf does for every
+	// programme (duplicates and the annual cap). own is true when q is of
+	// p's plan and cap subject.
+	accrue func(p Pending, q Prior, own bool, s *Standing)
+}
+
+// programmeRegistry holds the programmes in the order answers list them.
+var programmeRegistry = []*programmeSpec{&zkbSpec, &zfbSpec, &fpbSpec, &cybSpec}
+
+// specOf returns the programme with this code, or nil. A scan of four beats a
+// map here and keeps the registry's order the only order.
+func specOf(code string) *programmeSpec {
+	for _, s := range programmeRegistry {
+		if s.Code == code {
+			return s
+		}
+	}
+	return nil
 }
 
 // Programmes returns the four programmes in the order ZKB, ZFB, FPB, CYB, each
 // with its canonical default rules. The slices are fresh copies.
 func Programmes() []Programme {
-	out := make([]Programme, len(programmeTable))
-	for i := range programmeTable {
-		out[i] = programmeAt(i)
+	out := make([]Programme, len(programmeRegistry))
+	for i, s := range programmeRegistry {
+		out[i] = s.public()
 	}
 	return out
 }
@@ -69,16 +120,15 @@ func Programmes() []Programme {
 // ProgrammeByCode returns the programme with this code, or false when the code
 // is not one of the four.
 func ProgrammeByCode(code string) (Programme, bool) {
-	for i := range programmeTable {
-		if programmeTable[i].Code == code {
-			return programmeAt(i), true
-		}
+	if s := specOf(code); s != nil {
+		return s.public(), true
 	}
 	return Programme{}, false
 }
 
-func programmeAt(i int) Programme {
-	p := programmeTable[i]
+// public is the programme as answers show it, with copies callers may keep.
+func (s *programmeSpec) public() Programme {
+	p := s.Programme
 	p.Causes = slices.Clone(p.Causes)
 	p.DefaultRules = slices.Clone(defaultRulesRendered()[p.Code])
 	return p
@@ -87,28 +137,17 @@ func programmeAt(i int) Programme {
 // defaultRulesRendered renders each programme's default rules once: intake
 // looks programmes up for every claim, and the defaults never change.
 var defaultRulesRendered = sync.OnceValue(func() map[string][]byte {
-	out := make(map[string][]byte, len(programmeTable))
-	for _, p := range programmeTable {
-		raw, err := DefaultRules(p.Code).MarshalJSON()
+	out := make(map[string][]byte, len(programmeRegistry))
+	for _, s := range programmeRegistry {
+		raw, err := DefaultRules(s.Code).MarshalJSON()
 		if err != nil {
 			// The defaults are constants checked by tests; failing here is a bug.
-			panic("policies: default rules of " + p.Code + ": " + err.Error())
+			panic("policies: default rules of " + s.Code + ": " + err.Error())
 		}
-		out[p.Code] = raw
+		out[s.Code] = raw
 	}
 	return out
 })
-
-// isProgrammeCause reports whether cause belongs to programme, without
-// building the Programme value (used on hot paths).
-func isProgrammeCause(programme, cause string) bool {
-	for i := range programmeTable {
-		if programmeTable[i].Code == programme {
-			return slices.Contains(programmeTable[i].Causes, cause)
-		}
-	}
-	return false
-}
 
 // Categories are the registry categories of DESIGN §4 (建档立卡 statuses).
 // Rules name them in eligible_categories; the registry accepts only these.

@@ -21,6 +21,8 @@ import (
 // Rules is one version of a plan's programme-specific rules, validated and
 // typed. Exactly one of the programme pointers is non-nil, matching
 // Programme; the zero Rules (no programme) pays nothing and covers nothing.
+// The typed pointers are there for callers that read a programme's rules;
+// the shared code reaches them only through the programme registry.
 type Rules struct {
 	Programme string
 	ZKB       *ZKBRules
@@ -29,131 +31,66 @@ type Rules struct {
 	CYB       *CYBRules
 }
 
-// ZKBRules are 政康保's rules: a ratio of the accumulated base above the
-// deductible, the ratio depending on the beneficiary's best category.
-type ZKBRules struct {
-	EligibleCategories []string
-	Deductible         decimal.Decimal
-	// Ratios holds a ratio for every eligible category (and only those:
-	// ratios of other categories can never apply and are dropped).
-	Ratios              map[string]decimal.Decimal
-	AnnualCap           decimal.Decimal
-	OutpatientAnnualCap decimal.Decimal
-	RequiredEvidence    []string
+// programmeRules is what the shared code asks of one programme's typed rules
+// (*ZKBRules, *ZFBRules, *FPBRules, *CYBRules, each in its programme's file),
+// so that eligibility, assessment and rendering never switch on the
+// programme.
+type programmeRules interface {
+	// coversCause reports whether the plan pays for cause (a cause of the
+	// programme it has not removed).
+	coversCause(cause string) bool
+	// requiredEvidence lists the evidence kinds of a covered cause.
+	requiredEvidence(cause string) []string
+	// eligibleCategories lists the registry categories covered; nil when
+	// the programme admits by something else.
+	eligibleCategories() []string
+	// annualCap is the most one cap subject is paid in the plan's period.
+	annualCap() decimal.Decimal
+	// admits reports whether a beneficiary with these categories and
+	// residency (valid on the event date) is covered at all.
+	admits(categories, residency []string) bool
+	// factReasons are the programme's eligibility reasons that the facts
+	// decide (above_prevention_line, industry_not_covered), in DESIGN §6's
+	// order.
+	factReasons(f Facts) []string
+	// assess computes a covered claim's payable (DESIGN §5).
+	assess(f Facts, categories []string, h History) Assessment
+	// canonical is the value whose JSON is the canonical rules object.
+	canonical() any
 }
 
-// BestRatio returns the highest ratio among categories that are eligible
-// under these rules, and which category gives it. DESIGN §5: a person who is
-// both rural destitute and illness-impoverished gets the rural-destitute ratio.
-// ok is false when none of the categories is eligible.
-func (z *ZKBRules) BestRatio(categories []string) (category string, ratio decimal.Decimal, ok bool) {
-	for _, c := range categories {
-		r, eligible := z.Ratios[c]
-		if !eligible || !slices.Contains(z.EligibleCategories, c) {
-			continue
-		}
-		// Ties keep the first category in the caller's order, so the
-		// breakdown names the same category on every run.
-		if !ok || r.GreaterThan(ratio) {
-			category, ratio, ok = c, r, true
-		}
+// asProgrammeRules returns p as programmeRules, or nil for a nil pointer:
+// a nil *ZKBRules inside an interface would not be nil, and the shared code
+// tells "no rules" by nil.
+func asProgrammeRules[R any, P interface {
+	*R
+	programmeRules
+}](p P) programmeRules {
+	if p == nil {
+		return nil
 	}
-	return category, ratio, ok
+	return p
 }
 
-// ZFBRules are 政福保's rules: fixed relief amounts per loss class.
-type ZFBRules struct {
-	EligibleResidency []string
-	HouseCollapsed    HouseCollapsedRule
-	HouseDamaged      decimal.Decimal
-	Death             decimal.Decimal
-	// DisabilityGrade1 is the grade-1 amount; grade g pays (11 − g)/10 of it.
-	DisabilityGrade1 decimal.Decimal
-	PropertyLoss     PropertyLossRule
-	AnnualCap        decimal.Decimal
-	RequiredEvidence []string
-}
-
-// HouseCollapsedRule pays per collapsed room, up to Max.
-type HouseCollapsedRule struct {
-	PerRoom decimal.Decimal
-	Max     decimal.Decimal
-}
-
-// PropertyLossRule pays Rate of the assessed loss above Deductible, up to Max.
-type PropertyLossRule struct {
-	Deductible decimal.Decimal
-	Rate       decimal.Decimal
-	Max        decimal.Decimal
-}
-
-// FPBRules are 防贫保's rules: per-cause tiers on the household's accumulated
-// base, below an income prevention line.
-type FPBRules struct {
-	EligibleCategories []string
-	PreventionLine     decimal.Decimal
-	AnnualCap          decimal.Decimal
-	// Causes holds the causes the plan covers; a cause missing here is
-	// cause_not_covered.
-	Causes map[string]FPBCause
-}
-
-// FPBCause is the tier of one FPB cause.
-type FPBCause struct {
-	Deductible       decimal.Decimal
-	Brackets         []Bracket
-	Cap              decimal.Decimal
-	RequiredEvidence []string
-}
-
-// CYBRules are 产业保's rules: a rate on premiums or on primary-insurance
-// claims, for the industries the plan names.
-type CYBRules struct {
-	EligibleCategories []string
-	Industries         []string
-	PremiumSubsidy     *PremiumSubsidyRule // nil: the plan does not cover premium_subsidy
-	LossTopup          *LossTopupRule      // nil: the plan does not cover loss_topup
-	AnnualCap          decimal.Decimal
-	// RequiredEvidence holds a list for every covered cause (and only those).
-	RequiredEvidence map[string][]string
-}
-
-// PremiumSubsidyRule re-subsidises premiums, more generously where the county
-// subsidises too (DESIGN §5 CYB).
-type PremiumSubsidyRule struct {
-	RateWithCounty    decimal.Decimal
-	RateWithoutCounty decimal.Decimal
-}
-
-// LossTopupRule tops up what the primary insurer paid.
-type LossTopupRule struct {
-	Rate decimal.Decimal
-}
-
-// defaultRulesJSON are the defaults of DESIGN §5, verbatim (FPB's disaster and
-// accident spelled out with illness's tier). They are the base every admin
-// change is merged onto.
-var defaultRulesJSON = map[string]string{
-	ZKB: `{"eligible_categories":["illness_poverty","disability_poverty","rural_destitute"],"deductible":"0.00","ratios":{"rural_destitute":"1.00","illness_poverty":"0.80","disability_poverty":"0.80"},"annual_cap":"100000.00","outpatient_annual_cap":"10000.00","required_evidence":["settlement_sheet"]}`,
-	ZFB: `{"eligible_residency":["hukou","residence_permit","labour_contract"],"house_collapsed":{"per_room":"5000.00","max":"20000.00"},"house_damaged":"4000.00","death":"50000.00","disability_grade1":"50000.00","property_loss":{"deductible":"1000.00","rate":"0.50","max":"10000.00"},"annual_cap":"100000.00","required_evidence":["incident_certificate"]}`,
-	FPB: `{"eligible_categories":["unstable_out_of_poverty","marginal_at_risk","sudden_hardship"],"prevention_line":"6000.00","annual_cap":"100000.00","causes":{` +
-		`"illness":{"deductible":"5000.00","brackets":[{"up_to":"20000.00","rate":"0.30"},{"up_to":"50000.00","rate":"0.50"},{"up_to":"100000.00","rate":"0.70"},{"up_to":null,"rate":"0.90"}],"cap":"100000.00","required_evidence":["settlement_sheet","invoice"]},` +
-		`"education":{"deductible":"8000.00","brackets":[{"up_to":null,"rate":"0.50"}],"cap":"20000.00","required_evidence":["admission_notice","fee_receipt"]},` +
-		`"disaster":{"deductible":"5000.00","brackets":[{"up_to":"20000.00","rate":"0.30"},{"up_to":"50000.00","rate":"0.50"},{"up_to":"100000.00","rate":"0.70"},{"up_to":null,"rate":"0.90"}],"cap":"100000.00","required_evidence":["loss_certificate"]},` +
-		`"accident":{"deductible":"5000.00","brackets":[{"up_to":"20000.00","rate":"0.30"},{"up_to":"50000.00","rate":"0.50"},{"up_to":"100000.00","rate":"0.70"},{"up_to":null,"rate":"0.90"}],"cap":"100000.00","required_evidence":["accident_report"]}}}`,
-	CYB: `{"eligible_categories":["agri_operator"],"industries":["rose","tea","herb","bee"],"premium_subsidy":{"rate_with_county":"0.20","rate_without_county":"0.10"},"loss_topup":{"rate":"0.10"},"annual_cap":"50000.00","required_evidence":{"premium_subsidy":["premium_receipt"],"loss_topup":["claim_settlement"]}}`,
+// typed returns the programme's rules inside r, or nil when r carries none
+// for its programme (the zero Rules, or a Rules built by hand).
+func (r Rules) typed() programmeRules {
+	if s := specOf(r.Programme); s != nil {
+		return s.rulesOf(r)
+	}
+	return nil
 }
 
 // defaultTrees are the defaults decoded once. Trees are never mutated (merge
 // copies the objects it changes), so sharing them is safe.
 var defaultTrees = sync.OnceValue(func() map[string]map[string]any {
-	out := make(map[string]map[string]any, len(defaultRulesJSON))
-	for code, text := range defaultRulesJSON {
-		v, err := decodeTree([]byte(text))
+	out := make(map[string]map[string]any, len(programmeRegistry))
+	for _, s := range programmeRegistry {
+		v, err := decodeTree([]byte(s.defaults))
 		if err != nil {
-			panic("policies: default rules of " + code + " are not JSON: " + err.Error())
+			panic("policies: default rules of " + s.Code + " are not JSON: " + err.Error())
 		}
-		out[code] = v.(map[string]any)
+		out[s.Code] = v.(map[string]any)
 	}
 	return out
 })
@@ -162,7 +99,7 @@ var defaultTrees = sync.OnceValue(func() map[string]map[string]any {
 // a plan gets when its creator supplies none. An unknown programme gives the
 // zero Rules.
 func DefaultRules(programme string) Rules {
-	if _, ok := defaultRulesJSON[programme]; !ok {
+	if specOf(programme) == nil {
 		return Rules{}
 	}
 	r, errs := ParseRules(programme, nil)
@@ -218,17 +155,7 @@ func ParseRules(programme string, raw json.RawMessage) (Rules, apperr.Fields) {
 		tree = mergeTree(def, over)
 	}
 	c := &ruleChecker{}
-	var r Rules
-	switch programme {
-	case ZKB:
-		r = Rules{Programme: ZKB, ZKB: c.zkb(tree)}
-	case ZFB:
-		r = Rules{Programme: ZFB, ZFB: c.zfb(tree)}
-	case FPB:
-		r = Rules{Programme: FPB, FPB: c.fpb(tree)}
-	case CYB:
-		r = Rules{Programme: CYB, CYB: c.cyb(tree)}
-	}
+	r := specOf(programme).parseRules(c, tree)
 	if len(c.errs) > 0 {
 		return Rules{}, c.errs
 	}
@@ -291,196 +218,6 @@ var (
 	evidenceKindPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 	ratePattern         = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,4})?$`)
 )
-
-func (c *ruleChecker) zkb(tree map[string]any) *ZKBRules {
-	m := c.object(rulesRoot, tree, "eligible_categories", "deductible", "ratios", "annual_cap", "outpatient_annual_cap", "required_evidence")
-	if m == nil {
-		return nil
-	}
-	z := &ZKBRules{
-		EligibleCategories:  c.nameList(m, rulesRoot, "eligible_categories", Categories, "category"),
-		Deductible:          c.amount(m, rulesRoot, "deductible"),
-		AnnualCap:           c.cap(m, rulesRoot, "annual_cap"),
-		OutpatientAnnualCap: c.cap(m, rulesRoot, "outpatient_annual_cap"),
-		RequiredEvidence:    c.evidence(m, rulesRoot, "required_evidence"),
-		Ratios:              map[string]decimal.Decimal{},
-	}
-	ratiosPath := apperr.Join(rulesRoot, "ratios")
-	ratios, present := m["ratios"]
-	switch rm, isObj := ratios.(map[string]any); {
-	case !present:
-		c.errs.Add(ratiosPath, "is required")
-	case !isObj:
-		c.errs.Add(ratiosPath, "must be an object of category to ratio")
-	default:
-		for _, k := range sortedKeys(rm) {
-			if !slices.Contains(Categories, k) {
-				c.errs.Add(apperr.Join(ratiosPath, k), "unknown category")
-				continue
-			}
-			r := c.rate(rm, ratiosPath, k)
-			// Ratios of categories that are not eligible can never apply;
-			// dropping them keeps the canonical JSON free of dead entries.
-			if slices.Contains(z.EligibleCategories, k) {
-				z.Ratios[k] = r
-			}
-		}
-		for _, cat := range z.EligibleCategories {
-			if _, ok := rm[cat]; !ok {
-				c.errs.Add(apperr.Join(ratiosPath, cat), "is required for each eligible category")
-			}
-		}
-	}
-	return z
-}
-
-func (c *ruleChecker) zfb(tree map[string]any) *ZFBRules {
-	m := c.object(rulesRoot, tree, "eligible_residency", "house_collapsed", "house_damaged", "death", "disability_grade1", "property_loss", "annual_cap", "required_evidence")
-	if m == nil {
-		return nil
-	}
-	z := &ZFBRules{
-		EligibleResidency: c.nameList(m, rulesRoot, "eligible_residency", ResidencyTypes, "residency type"),
-		HouseDamaged:      c.amount(m, rulesRoot, "house_damaged"),
-		Death:             c.amount(m, rulesRoot, "death"),
-		DisabilityGrade1:  c.amount(m, rulesRoot, "disability_grade1"),
-		AnnualCap:         c.cap(m, rulesRoot, "annual_cap"),
-		RequiredEvidence:  c.evidence(m, rulesRoot, "required_evidence"),
-	}
-	hcPath := apperr.Join(rulesRoot, "house_collapsed")
-	if hc := c.child(m, rulesRoot, "house_collapsed", "per_room", "max"); hc != nil {
-		z.HouseCollapsed = HouseCollapsedRule{PerRoom: c.amount(hc, hcPath, "per_room"), Max: c.amount(hc, hcPath, "max")}
-	}
-	plPath := apperr.Join(rulesRoot, "property_loss")
-	if pl := c.child(m, rulesRoot, "property_loss", "deductible", "rate", "max"); pl != nil {
-		z.PropertyLoss = PropertyLossRule{
-			Deductible: c.amount(pl, plPath, "deductible"),
-			Rate:       c.rate(pl, plPath, "rate"),
-			Max:        c.amount(pl, plPath, "max"),
-		}
-	}
-	return z
-}
-
-// fpbCauses are FPB's causes in the order rules and answers list them.
-var fpbCauses = []string{CauseIllness, CauseEducation, CauseDisaster, CauseAccident}
-
-func (c *ruleChecker) fpb(tree map[string]any) *FPBRules {
-	m := c.object(rulesRoot, tree, "eligible_categories", "prevention_line", "annual_cap", "causes")
-	if m == nil {
-		return nil
-	}
-	f := &FPBRules{
-		EligibleCategories: c.nameList(m, rulesRoot, "eligible_categories", Categories, "category"),
-		PreventionLine:     c.amount(m, rulesRoot, "prevention_line"),
-		AnnualCap:          c.cap(m, rulesRoot, "annual_cap"),
-		Causes:             map[string]FPBCause{},
-	}
-	causesPath := apperr.Join(rulesRoot, "causes")
-	causes, present := m["causes"]
-	cm, isObj := causes.(map[string]any)
-	switch {
-	case !present:
-		c.errs.Add(causesPath, "is required")
-		return f
-	case !isObj:
-		c.errs.Add(causesPath, "must be an object of cause to tier")
-		return f
-	}
-	for _, k := range sortedKeys(cm) {
-		if !slices.Contains(fpbCauses, k) {
-			c.errs.Add(apperr.Join(causesPath, k), "unknown cause (FPB causes are illness, education, disaster, accident)")
-		}
-	}
-	for _, cause := range fpbCauses {
-		if _, ok := cm[cause]; !ok {
-			continue // removed with null: not covered
-		}
-		path := apperr.Join(causesPath, cause)
-		cv := c.child(cm, causesPath, cause, "deductible", "brackets", "cap", "required_evidence")
-		if cv == nil {
-			continue
-		}
-		deductible, dedOK := c.amountOK(cv, path, "deductible")
-		f.Causes[cause] = FPBCause{
-			Deductible:       deductible,
-			Brackets:         c.brackets(cv, path, deductible, dedOK),
-			Cap:              c.cap(cv, path, "cap"),
-			RequiredEvidence: c.evidence(cv, path, "required_evidence"),
-		}
-	}
-	if len(cm) == 0 {
-		c.errs.Add(causesPath, "must cover at least one cause")
-	}
-	return f
-}
-
-// cybCauses are CYB's causes in the order rules and answers list them.
-var cybCauses = []string{CausePremiumSubsidy, CauseLossTopup}
-
-func (c *ruleChecker) cyb(tree map[string]any) *CYBRules {
-	m := c.object(rulesRoot, tree, "eligible_categories", "industries", "premium_subsidy", "loss_topup", "annual_cap", "required_evidence")
-	if m == nil {
-		return nil
-	}
-	y := &CYBRules{
-		EligibleCategories: c.nameList(m, rulesRoot, "eligible_categories", Categories, "category"),
-		Industries:         c.nameList(m, rulesRoot, "industries", Industries, "industry"),
-		AnnualCap:          c.cap(m, rulesRoot, "annual_cap"),
-		RequiredEvidence:   map[string][]string{},
-	}
-	if _, ok := m[CausePremiumSubsidy]; ok {
-		path := apperr.Join(rulesRoot, CausePremiumSubsidy)
-		if ps := c.child(m, rulesRoot, CausePremiumSubsidy, "rate_with_county", "rate_without_county"); ps != nil {
-			y.PremiumSubsidy = &PremiumSubsidyRule{
-				RateWithCounty:    c.rate(ps, path, "rate_with_county"),
-				RateWithoutCounty: c.rate(ps, path, "rate_without_county"),
-			}
-		}
-	}
-	if _, ok := m[CauseLossTopup]; ok {
-		path := apperr.Join(rulesRoot, CauseLossTopup)
-		if lt := c.child(m, rulesRoot, CauseLossTopup, "rate"); lt != nil {
-			y.LossTopup = &LossTopupRule{Rate: c.rate(lt, path, "rate")}
-		}
-	}
-	_, hasPS := m[CausePremiumSubsidy]
-	_, hasLT := m[CauseLossTopup]
-	if !hasPS && !hasLT {
-		c.errs.Add(rulesRoot, "must cover at least one cause (premium_subsidy or loss_topup)")
-	}
-
-	evPath := apperr.Join(rulesRoot, "required_evidence")
-	ev, present := m["required_evidence"]
-	em, isObj := ev.(map[string]any)
-	switch {
-	case !present:
-		c.errs.Add(evPath, "is required")
-		return y
-	case !isObj:
-		c.errs.Add(evPath, "must be an object of cause to evidence kinds")
-		return y
-	}
-	for _, k := range sortedKeys(em) {
-		if !slices.Contains(cybCauses, k) {
-			c.errs.Add(apperr.Join(evPath, k), "unknown cause (CYB causes are premium_subsidy, loss_topup)")
-		}
-	}
-	for _, cause := range cybCauses {
-		_, covered := m[cause]
-		_, listed := em[cause]
-		if !covered && !listed {
-			continue
-		}
-		list := c.evidence(em, evPath, cause)
-		// Evidence for a cause the plan does not cover can never be asked
-		// for; it is checked but not kept.
-		if covered {
-			y.RequiredEvidence[cause] = list
-		}
-	}
-	return y
-}
 
 // object checks that v is an object whose keys are all among known, naming
 // each unknown key. It returns nil when v is not an object.
@@ -653,6 +390,30 @@ func (c *ruleChecker) stringList(m map[string]any, p, key string, accept func(it
 	return out
 }
 
+// causeObject reads the required object at m[key] whose keys are causes of
+// the programme (FPB's tiers, CYB's evidence lists), naming every key that
+// is not one; what says what the values are, for the message. ok is false
+// when there is no object to read further.
+func (c *ruleChecker) causeObject(m map[string]any, key, programme string, causes []string, what string) (obj map[string]any, ok bool) {
+	p := apperr.Join(rulesRoot, key)
+	v, present := m[key]
+	obj, isObj := v.(map[string]any)
+	switch {
+	case !present:
+		c.errs.Add(p, "is required")
+		return nil, false
+	case !isObj:
+		c.errs.Add(p, "must be an object of cause to %s", what)
+		return nil, false
+	}
+	for _, k := range sortedKeys(obj) {
+		if !slices.Contains(causes, k) {
+			c.errs.Add(apperr.Join(p, k), "unknown cause (%s causes are %s)", programme, strings.Join(causes, ", "))
+		}
+	}
+	return obj, true
+}
+
 // brackets reads a cause's tier. Each up_to must be above the deductible and
 // the previous up_to, so that every band has positive width and F is
 // monotone; only the last band may be unbounded.
@@ -732,25 +493,8 @@ func sortedKeys(m map[string]any) []string {
 // CoversCause reports whether a claim for cause can be paid under these
 // rules: the cause belongs to the programme and the plan has not removed it.
 func (r Rules) CoversCause(cause string) bool {
-	switch r.Programme {
-	case ZKB:
-		return r.ZKB != nil && cause == CauseMedical
-	case ZFB:
-		return r.ZFB != nil && cause == CauseDisaster
-	case FPB:
-		if r.FPB == nil {
-			return false
-		}
-		_, ok := r.FPB.Causes[cause]
-		return ok
-	case CYB:
-		if r.CYB == nil {
-			return false
-		}
-		return (cause == CausePremiumSubsidy && r.CYB.PremiumSubsidy != nil) ||
-			(cause == CauseLossTopup && r.CYB.LossTopup != nil)
-	}
-	return false
+	t := r.typed()
+	return t != nil && t.coversCause(cause)
 }
 
 // RequiredEvidence lists the evidence kinds a claim for cause must carry;
@@ -759,29 +503,14 @@ func (r Rules) RequiredEvidence(cause string) []string {
 	if !r.CoversCause(cause) {
 		return nil
 	}
-	switch r.Programme {
-	case ZKB:
-		return r.ZKB.RequiredEvidence
-	case ZFB:
-		return r.ZFB.RequiredEvidence
-	case FPB:
-		return r.FPB.Causes[cause].RequiredEvidence
-	case CYB:
-		return r.CYB.RequiredEvidence[cause]
-	}
-	return nil
+	return r.typed().requiredEvidence(cause)
 }
 
 // EligibleCategories lists the registry categories the plan covers; nil for
 // ZFB, whose eligibility is by residency (see ZFBRules.EligibleResidency).
 func (r Rules) EligibleCategories() []string {
-	switch {
-	case r.ZKB != nil:
-		return r.ZKB.EligibleCategories
-	case r.FPB != nil:
-		return r.FPB.EligibleCategories
-	case r.CYB != nil:
-		return r.CYB.EligibleCategories
+	if t := r.typed(); t != nil {
+		return t.eligibleCategories()
 	}
 	return nil
 }
@@ -789,15 +518,8 @@ func (r Rules) EligibleCategories() []string {
 // AnnualCap is the most one cap subject (person or household, see
 // Programme.CapSubject) may be paid under the plan in its period.
 func (r Rules) AnnualCap() decimal.Decimal {
-	switch {
-	case r.ZKB != nil:
-		return r.ZKB.AnnualCap
-	case r.ZFB != nil:
-		return r.ZFB.AnnualCap
-	case r.FPB != nil:
-		return r.FPB.AnnualCap
-	case r.CYB != nil:
-		return r.CYB.AnnualCap
+	if t := r.typed(); t != nil {
+		return t.annualCap()
 	}
 	return decimal.Zero
 }
@@ -808,23 +530,17 @@ func (r Rules) AnnualCap() decimal.Decimal {
 // null, so that ParseRules of the output gives back the same rules (omitting
 // it would bring the default back on the merge). The zero Rules is null.
 func (r Rules) MarshalJSON() ([]byte, error) {
-	switch {
-	case r.Programme == ZKB && r.ZKB != nil:
-		return json.Marshal(r.ZKB.canonical())
-	case r.Programme == ZFB && r.ZFB != nil:
-		return json.Marshal(r.ZFB.canonical())
-	case r.Programme == FPB && r.FPB != nil:
-		return json.Marshal(r.FPB.canonical())
-	case r.Programme == CYB && r.CYB != nil:
-		return json.Marshal(r.CYB.canonical())
-	case r.Programme == "" && r.ZKB == nil && r.ZFB == nil && r.FPB == nil && r.CYB == nil:
+	if t := r.typed(); t != nil {
+		return json.Marshal(t.canonical())
+	}
+	if r == (Rules{}) {
 		return []byte("null"), nil
 	}
 	return nil, fmt.Errorf("policies: rules for programme %q carry no matching rules", r.Programme)
 }
 
 // orderedObject marshals as a JSON object keeping its keys in order (maps
-// would sort them), for ratios and evidence by cause.
+// would sort them), for ratios, evidence by cause and claim facts.
 type orderedObject []orderedField
 
 type orderedField struct {
@@ -854,121 +570,6 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
-}
-
-func (z *ZKBRules) canonical() any {
-	ratios := orderedObject{}
-	for _, cat := range z.EligibleCategories {
-		if r, ok := z.Ratios[cat]; ok {
-			ratios = append(ratios, orderedField{cat, formatRate(r)})
-		}
-	}
-	return struct {
-		EligibleCategories  []string      `json:"eligible_categories"`
-		Deductible          string        `json:"deductible"`
-		Ratios              orderedObject `json:"ratios"`
-		AnnualCap           string        `json:"annual_cap"`
-		OutpatientAnnualCap string        `json:"outpatient_annual_cap"`
-		RequiredEvidence    []string      `json:"required_evidence"`
-	}{nonNil(z.EligibleCategories), money.String(z.Deductible), ratios, money.String(z.AnnualCap), money.String(z.OutpatientAnnualCap), nonNil(z.RequiredEvidence)}
-}
-
-func (z *ZFBRules) canonical() any {
-	type houseCollapsed struct {
-		PerRoom string `json:"per_room"`
-		Max     string `json:"max"`
-	}
-	type propertyLoss struct {
-		Deductible string `json:"deductible"`
-		Rate       string `json:"rate"`
-		Max        string `json:"max"`
-	}
-	return struct {
-		EligibleResidency []string       `json:"eligible_residency"`
-		HouseCollapsed    houseCollapsed `json:"house_collapsed"`
-		HouseDamaged      string         `json:"house_damaged"`
-		Death             string         `json:"death"`
-		DisabilityGrade1  string         `json:"disability_grade1"`
-		PropertyLoss      propertyLoss   `json:"property_loss"`
-		AnnualCap         string         `json:"annual_cap"`
-		RequiredEvidence  []string       `json:"required_evidence"`
-	}{
-		nonNil(z.EligibleResidency),
-		houseCollapsed{money.String(z.HouseCollapsed.PerRoom), money.String(z.HouseCollapsed.Max)},
-		money.String(z.HouseDamaged), money.String(z.Death), money.String(z.DisabilityGrade1),
-		propertyLoss{money.String(z.PropertyLoss.Deductible), formatRate(z.PropertyLoss.Rate), money.String(z.PropertyLoss.Max)},
-		money.String(z.AnnualCap), nonNil(z.RequiredEvidence),
-	}
-}
-
-type bracketJSON struct {
-	UpTo *string `json:"up_to"`
-	Rate string  `json:"rate"`
-}
-
-type fpbCauseJSON struct {
-	Deductible       string        `json:"deductible"`
-	Brackets         []bracketJSON `json:"brackets"`
-	Cap              string        `json:"cap"`
-	RequiredEvidence []string      `json:"required_evidence"`
-}
-
-func (f *FPBRules) canonical() any {
-	causes := orderedObject{}
-	for _, cause := range fpbCauses {
-		fc, ok := f.Causes[cause]
-		if !ok {
-			causes = append(causes, orderedField{cause, nil})
-			continue
-		}
-		bs := make([]bracketJSON, len(fc.Brackets))
-		for i, b := range fc.Brackets {
-			bs[i].Rate = formatRate(b.Rate)
-			if b.UpTo != nil {
-				s := money.String(*b.UpTo)
-				bs[i].UpTo = &s
-			}
-		}
-		causes = append(causes, orderedField{cause, fpbCauseJSON{money.String(fc.Deductible), bs, money.String(fc.Cap), nonNil(fc.RequiredEvidence)}})
-	}
-	return struct {
-		EligibleCategories []string      `json:"eligible_categories"`
-		PreventionLine     string        `json:"prevention_line"`
-		AnnualCap          string        `json:"annual_cap"`
-		Causes             orderedObject `json:"causes"`
-	}{nonNil(f.EligibleCategories), money.String(f.PreventionLine), money.String(f.AnnualCap), causes}
-}
-
-func (y *CYBRules) canonical() any {
-	type premiumSubsidy struct {
-		RateWithCounty    string `json:"rate_with_county"`
-		RateWithoutCounty string `json:"rate_without_county"`
-	}
-	type lossTopup struct {
-		Rate string `json:"rate"`
-	}
-	var ps *premiumSubsidy
-	if y.PremiumSubsidy != nil {
-		ps = &premiumSubsidy{formatRate(y.PremiumSubsidy.RateWithCounty), formatRate(y.PremiumSubsidy.RateWithoutCounty)}
-	}
-	var lt *lossTopup
-	if y.LossTopup != nil {
-		lt = &lossTopup{formatRate(y.LossTopup.Rate)}
-	}
-	evidence := orderedObject{}
-	for _, cause := range cybCauses {
-		if list, ok := y.RequiredEvidence[cause]; ok {
-			evidence = append(evidence, orderedField{cause, nonNil(list)})
-		}
-	}
-	return struct {
-		EligibleCategories []string        `json:"eligible_categories"`
-		Industries         []string        `json:"industries"`
-		PremiumSubsidy     *premiumSubsidy `json:"premium_subsidy"`
-		LossTopup          *lossTopup      `json:"loss_topup"`
-		AnnualCap          string          `json:"annual_cap"`
-		RequiredEvidence   orderedObject   `json:"required_evidence"`
-	}{nonNil(y.EligibleCategories), nonNil(y.Industries), ps, lt, money.String(y.AnnualCap), evidence}
 }
 
 // nonNil makes a nil list marshal as [] rather than null.

@@ -101,3 +101,23 @@ func nonNegative(d decimal.Decimal) decimal.Decimal {
 	}
 	return d
 }
+
+// bracketJSON is a bracket as the canonical rules write it.
+type bracketJSON struct {
+	UpTo *string `json:"up_to"`
+	Rate string  `json:"rate"`
+}
+
+// canonicalBrackets writes a tier's brackets with amounts as two-decimal
+// strings and the unbounded band as null, as ParseRules reads them back.
+func canonicalBrackets(brackets []Bracket) []bracketJSON {
+	out := make([]bracketJSON, len(brackets))
+	for i, b := range brackets {
+		out[i].Rate = formatRate(b.Rate)
+		if b.UpTo != nil {
+			s := money.String(*b.UpTo)
+			out[i].UpTo = &s
+		}
+	}
+	return out
+}

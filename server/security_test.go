@@ -238,15 +238,8 @@ func TestRevocationIsImmediateUnderConcurrentUse(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, d *db.DB) {
 		h := servertest.New(t, d)
 		serve := func(method, path, token string) int {
-			req := httptest.NewRequest(method, "http://huimin.test"+path, nil)
-			req.Header.Set("Authorization", "Bearer "+h.Tokens[token])
-			if strings.HasPrefix(token, "hm_") {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			req.Header.Set("X-Request-ID", "revocation-race")
-			rec := httptest.NewRecorder()
-			h.App.Echo.ServeHTTP(rec, req)
-			return rec.Code
+			return h.Raw(servertest.Request{Method: method, Path: path, Token: token,
+				Header: map[string]string{"X-Request-ID": "revocation-race"}}).Status
 		}
 		newToken := func(name string) (id, raw string) {
 			r := h.Post(t, "admin", "/api/v1/tokens", map[string]string{"role": "auditor", "name": name})

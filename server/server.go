@@ -148,22 +148,10 @@ func (a *App) metrics() echo.MiddlewareFunc {
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route", "method"})
 	a.Metrics.MustRegister(requests, latency)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			if err != nil {
-				c.Error(err)
-			}
-			route := c.Path()
-			if route == "" {
-				route = "(unmatched)"
-			}
-			requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
-			latency.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
-			return nil
-		}
-	}
+	return web.Observe(func(c echo.Context, route string, elapsed time.Duration) {
+		requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		latency.WithLabelValues(route, c.Request().Method).Observe(elapsed.Seconds())
+	})
 }
 
 // Close stops the services' background workers (the group committers).

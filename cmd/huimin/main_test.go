@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"huimin/ledger"
 	"huimin/policies"
 	"huimin/server"
+	"huimin/server/servertest"
 )
 
 // cli is one command line environment: a fresh SQLite database in a temp
@@ -247,25 +247,10 @@ func TestCheckCommand(t *testing.T) {
 	require.Contains(t, out, "invariant breach(es)")
 }
 
-// syncBuffer is a bytes.Buffer that a server writes while the test reads
-// it: the serve goroutine here, or a `huimin serve` subprocess's stdout and
-// stderr (proc_test.go).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is what a server writes while the test reads it: the serve
+// goroutine here, or a `huimin serve` subprocess's stdout and stderr
+// (proc_test.go).
+type syncBuffer = servertest.LockedBuffer
 
 // serve runs `huimin serve` until stop is called and returns its base URL.
 func (c *cliEnv) serve(t *testing.T) (base string, out *syncBuffer, stop func() error) {

@@ -1,116 +1,20 @@
 package main
 
-// MariaDB outages under load: a TCP proxy between the server and the
-// database that can cut every connection and come back on the same port,
-// and the tests that the API answers 503 in time while the database is gone
+// MariaDB outages under load: a TCP proxy (testdb.Proxy) between the
+// server and the database cuts every connection and comes back on the same
+// port, and the tests that the API answers 503 in time while the database is gone
 // and recovers by itself when it returns.
 
 import (
-	"io"
-	"net"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"huimin/internal/testdb"
 )
-
-// tcpProxy sits between the server and MariaDB. cut closes its listener and
-// every connection, as a database host that went away; restore listens again
-// on the same port.
-type tcpProxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]bool
-	gen    int
-}
-
-func startProxy(t testing.TB, target string) *tcpProxy {
-	t.Helper()
-	p := &tcpProxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]bool{}}
-	require.NoError(t, p.restore())
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) restore() error {
-	var (
-		ln  net.Listener
-		err error
-	)
-	for range 50 { // the port was ours a moment ago; retry a bind that races the close
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.gen++
-	gen := p.gen
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.pipe(c, gen)
-		}
-	}()
-	return nil
-}
-
-func (p *tcpProxy) pipe(c net.Conn, gen int) {
-	u, err := net.DialTimeout("tcp", p.target, 2*time.Second)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln == nil || p.gen != gen { // cut while dialing
-		p.mu.Unlock()
-		_ = c.Close()
-		_ = u.Close()
-		return
-	}
-	p.conns[c], p.conns[u] = true, true
-	p.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(u, c)
-		_ = u.Close()
-		close(done)
-	}()
-	_, _ = io.Copy(c, u)
-	_ = c.Close()
-	_ = u.Close()
-	<-done
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, u)
-	p.mu.Unlock()
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
 
 // outageCycles runs claim load on MariaDB behind a proxy and cuts the
 // proxy cycles times. While the database is gone every request must answer
@@ -120,9 +24,9 @@ func (p *tcpProxy) cut() {
 func outageCycles(t *testing.T, cycles int, healthy, down time.Duration) {
 	rng := testRand(t)
 	direct := mysqlDatabase(t)
-	proxy := startProxy(t, direct.Addr)
+	proxy := testdb.NewProxy(t, direct.Addr)
 	viaProxy := direct.Clone()
-	viaProxy.Addr = proxy.addr
+	viaProxy.Addr = proxy.Addr()
 	d := deploy(t, "mysql:"+viaProxy.FormatDSN(), 300)
 
 	all := newAcks()
@@ -133,7 +37,7 @@ func outageCycles(t *testing.T, cycles int, healthy, down time.Duration) {
 		time.Sleep(healthy)
 		for range cycles {
 			w := window{cut: time.Now()}
-			proxy.cut()
+			proxy.Cut()
 			time.Sleep(down / 2)
 			// Readiness says so, in time; liveness does not depend on the database.
 			start := time.Now()
@@ -148,7 +52,7 @@ func outageCycles(t *testing.T, cycles int, healthy, down time.Duration) {
 			time.Sleep(down - time.Since(w.cut))
 
 			w.restored = time.Now()
-			require.NoError(t, proxy.restore())
+			require.NoError(t, proxy.Restore())
 			for deadline := time.Now().Add(15 * time.Second); ; {
 				st, _, err := d.call("GET", "/readyz", "", nil, nil)
 				if err == nil && st == http.StatusOK {

@@ -117,14 +117,11 @@ func (s *Service) create(c echo.Context) error {
 }
 
 func (s *Service) list(c echo.Context) error {
-	limit, err := web.Limit(c, 100, 500)
+	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1})
 	if err != nil {
 		return err
 	}
-	cur, err := web.DecodeCursor(c, 1)
-	if err != nil {
-		return err
-	}
+	limit, cur := lq.Limit, lq.Cursor
 	after := ""
 	if cur != nil {
 		after = cur[0]

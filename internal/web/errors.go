@@ -65,7 +65,12 @@ func statusOf(err error) int {
 	return apperr.KindOf(err).Status
 }
 
-func toEnvelope(err error) Envelope {
+func toEnvelope(err error) Envelope { return Envelope{Error: ErrorObject(err)} }
+
+// ErrorObject is the "error" object of DESIGN §11 for err: the one rendering
+// of an error, used for a whole answer's envelope and for each failed item
+// of a batch alike. Unknown errors are "internal" without their message.
+func ErrorObject(err error) EnvelopeError {
 	e := EnvelopeError{Fields: []apperr.FieldError{}, Details: map[string]any{}}
 	var (
 		he *echo.HTTPError
@@ -95,7 +100,7 @@ func toEnvelope(err error) Envelope {
 			e.Message = err.Error()
 		}
 	}
-	return Envelope{Error: e}
+	return e
 }
 
 // echoKind maps Echo's own errors (router 404/405, body limit 413, bind 400)

@@ -97,26 +97,35 @@ func DateRange(c echo.Context, f *apperr.Fields) (from, to civil.Date) {
 }
 
 // ListQuery is what every list endpoint reads from the query string: the
-// page size, the cursor of the previous page and the date range.
+// page size, the cursor of the previous page and, for lists by date, the
+// date range.
 type ListQuery struct {
 	Limit    int
 	Cursor   []string // nil on the first page
 	From, To civil.Date
 }
 
-// ReadList reads ?limit= (default def, at most max), ?cursor= (of
-// cursorParts parts) and ?from=/?to=; every bad parameter is a field error
-// of one 422.
-func ReadList(c echo.Context, def, max, cursorParts int) (ListQuery, error) {
+// ListSpec says how a list endpoint pages.
+type ListSpec struct {
+	Default, Max int  // page size when ?limit= is absent, and the most allowed
+	CursorParts  int  // parts of the sort key in the cursor
+	Dates        bool // the list takes ?from= and ?to= (China dates, inclusive)
+}
+
+// ReadList reads ?limit=, ?cursor= and, when the list takes them, ?from= and
+// ?to=; every bad parameter is a field error of one 422.
+func ReadList(c echo.Context, spec ListSpec) (ListQuery, error) {
 	var q ListQuery
 	var f apperr.Fields
 	var err error
-	if q.Limit, err = Limit(c, def, max); err != nil {
-		f.Add("limit", "must be an integer from 1 to %d", max)
+	if q.Limit, err = Limit(c, spec.Default, spec.Max); err != nil {
+		f.Add("limit", "must be an integer from 1 to %d", spec.Max)
 	}
-	if q.Cursor, err = DecodeCursor(c, cursorParts); err != nil {
+	if q.Cursor, err = DecodeCursor(c, spec.CursorParts); err != nil {
 		f.Add("cursor", "not a cursor this list returned")
 	}
-	q.From, q.To = DateRange(c, &f)
+	if spec.Dates {
+		q.From, q.To = DateRange(c, &f)
+	}
 	return q, f.Err()
 }

@@ -51,36 +51,45 @@ func RequestID(c echo.Context) string {
 	return id
 }
 
-// AccessLog writes one JSON line per request. It logs the route pattern
-// (/api/v1/beneficiaries/:id), never the raw path or query, so id and account
-// numbers never reach the log.
-func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
+// Observe runs after every request has been answered — its error rendered
+// as the envelope first, so the status is final — and hands fn the route
+// pattern ("(unmatched)" when no route matched) and the time taken. The
+// access log and the request metrics are both observers.
+func Observe(fn func(c echo.Context, route string, elapsed time.Duration)) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			err := next(c)
-			if err != nil {
+			if err := next(c); err != nil {
 				c.Error(err)
 			}
 			route := c.Path()
 			if route == "" {
 				route = "(unmatched)"
 			}
-			attrs := []any{
-				"request_id", RequestID(c),
-				"method", c.Request().Method,
-				"route", route,
-				"status", c.Response().Status,
-				"bytes", c.Response().Size,
-				"duration_ms", time.Since(start).Milliseconds(),
-			}
-			if p := PrincipalName(c); p != "" {
-				attrs = append(attrs, "actor", p)
-			}
-			log.Info("request", attrs...)
+			fn(c, route, time.Since(start))
 			return nil
 		}
 	}
+}
+
+// AccessLog writes one JSON line per request. It logs the route pattern
+// (/api/v1/beneficiaries/:id), never the raw path or query, so id and account
+// numbers never reach the log.
+func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return Observe(func(c echo.Context, route string, elapsed time.Duration) {
+		attrs := []any{
+			"request_id", RequestID(c),
+			"method", c.Request().Method,
+			"route", route,
+			"status", c.Response().Status,
+			"bytes", c.Response().Size,
+			"duration_ms", elapsed.Milliseconds(),
+		}
+		if p := PrincipalName(c); p != "" {
+			attrs = append(attrs, "actor", p)
+		}
+		log.Info("request", attrs...)
+	})
 }
 
 // principalNameKey is set by the auth middleware so the access log can say

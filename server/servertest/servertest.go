@@ -1,12 +1,17 @@
 // Package servertest drives the real Huimin router in HTTP tests, with a token
-// for every role, and checks every exchange against the OpenAPI document:
-// every answer must match it, and so must every request the server accepted.
+// for every role, and checks every exchange sent with Do against the OpenAPI
+// document: every answer must match it, and so must every request the server
+// accepted. It also holds the fixtures the feature packages' tests share:
+// process-wide unique ids and resident ids, evidence hashes, registry people
+// put through the API or inserted straight into the tables, and requests
+// raced from goroutines (Raw, AllAtOnce).
 package servertest
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -41,26 +46,7 @@ type Harness struct {
 	// Logs holds every log line the application wrote during the test;
 	// at cleanup the harness fails the test if any holds an id or account
 	// number.
-	Logs *LogBuffer
-}
-
-// LogBuffer collects log output safely from concurrent requests.
-type LogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// String returns everything logged so far.
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	Logs *LockedBuffer
 }
 
 // personalData matches what must never reach a log (DESIGN §9): an
@@ -114,7 +100,7 @@ var Start = time.Date(2026, 6, 15, 2, 0, 0, 0, time.UTC)
 func New(t testing.TB, d *db.DB) *Harness {
 	t.Helper()
 	clock := &Clock{t: Start}
-	logs := &LogBuffer{}
+	logs := &LockedBuffer{}
 	a := server.New(d, server.Config{Now: clock.Now, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ctx := context.Background()
 	admin, err := a.Bootstrap(ctx)
@@ -171,6 +157,38 @@ type Request struct {
 // OpenAPI document.
 func (h *Harness) Do(t testing.TB, r Request) *Response {
 	t.Helper()
+	req, body, err := h.request(r)
+	require.NoError(t, err)
+	resp := h.serve(req)
+	require.NotEmpty(t, resp.Header.Get("X-Request-ID"), "every answer carries X-Request-ID")
+	if resp.Status >= 500 && resp.Status != http.StatusServiceUnavailable {
+		t.Fatalf("%s %s answered %d: %s", r.Method, r.Path, resp.Status, resp.Body)
+	}
+	checkContract(t, r, body, req.Header, resp)
+	return resp
+}
+
+// Raw sends a request through the router like Do but touches no
+// testing.TB and checks nothing, so goroutines may call it; the caller
+// asserts on the answers back on the test goroutine. It skips the OpenAPI
+// check, which the sequential tests cover. A request that cannot be built
+// (an unknown token name, a body that does not marshal) is a bug in the
+// test, and Raw panics, as httptest.NewRequest does.
+func (h *Harness) Raw(r Request) *Response {
+	req, _, err := h.request(r)
+	if err != nil {
+		panic(err)
+	}
+	return h.serve(req)
+}
+
+// RawPost is Raw with POST and a JSON body.
+func (h *Harness) RawPost(token, path string, body any) *Response {
+	return h.Raw(Request{Method: http.MethodPost, Path: path, Token: token, Body: body})
+}
+
+// request builds r as an HTTP request and returns it with its encoded body.
+func (h *Harness) request(r Request) (*http.Request, []byte, error) {
 	var body []byte
 	switch b := r.Body.(type) {
 	case nil:
@@ -180,8 +198,9 @@ func (h *Harness) Do(t testing.TB, r Request) *Response {
 		body = []byte(b)
 	default:
 		var err error
-		body, err = json.Marshal(b)
-		require.NoError(t, err)
+		if body, err = json.Marshal(b); err != nil {
+			return nil, nil, fmt.Errorf("%s %s: encode body: %w", r.Method, r.Path, err)
+		}
 	}
 	req := httptest.NewRequest(r.Method, "http://huimin.test"+r.Path, bytes.NewReader(body))
 	if body != nil {
@@ -194,20 +213,20 @@ func (h *Harness) Do(t testing.TB, r Request) *Response {
 		tok := r.Token
 		if !strings.HasPrefix(tok, "hm_") {
 			var ok bool
-			tok, ok = h.Tokens[r.Token]
-			require.True(t, ok, "no token %q", r.Token)
+			if tok, ok = h.Tokens[r.Token]; !ok {
+				return nil, nil, fmt.Errorf("no token %q", r.Token)
+			}
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
+	return req, body, nil
+}
+
+// serve runs req through the application's router.
+func (h *Harness) serve(req *http.Request) *Response {
 	rec := httptest.NewRecorder()
 	h.App.Echo.ServeHTTP(rec, req)
-	resp := &Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
-	require.NotEmpty(t, resp.Header.Get("X-Request-ID"), "every answer carries X-Request-ID")
-	if resp.Status >= 500 && resp.Status != http.StatusServiceUnavailable {
-		t.Fatalf("%s %s answered %d: %s", r.Method, r.Path, resp.Status, resp.Body)
-	}
-	checkContract(t, r, body, req.Header, resp)
-	return resp
+	return &Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 
 // Get is Do with GET.
@@ -236,19 +255,23 @@ func RequireStatus(t testing.TB, r *Response, status int) {
 
 // ErrorBody is the decoded envelope.
 type ErrorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Fields  []struct {
-			Field   string `json:"field"`
-			Message string `json:"message"`
-		} `json:"fields"`
-		Details map[string]any `json:"details"`
-	} `json:"error"`
-	RequestID string `json:"request_id"`
+	Error     ErrorDetail `json:"error"`
+	RequestID string      `json:"request_id"`
 }
 
-// Fields lists the field paths the error names.
+// ErrorDetail is the envelope's error object, as an error answer carries it
+// and as each refused item of a batch answer does.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Fields  []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"fields"`
+	Details map[string]any `json:"details"`
+}
+
+// FieldNames lists the field paths the error names.
 func (e ErrorBody) FieldNames() []string {
 	out := make([]string, len(e.Error.Fields))
 	for i, f := range e.Error.Fields {
@@ -268,6 +291,14 @@ func RequireError(t testing.TB, r *Response, status int, code string) ErrorBody 
 	require.NotEmpty(t, e.Error.Message)
 	require.Equal(t, r.Header.Get("X-Request-ID"), e.RequestID)
 	return e
+}
+
+// Count is the number of rows of table matching where ("1 = 1" for all).
+func Count(t testing.TB, d *db.DB, table, where string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, d.Table(table).Where(where, args...).Count(&n).Error)
+	return n
 }
 
 var (
