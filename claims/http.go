@@ -3,7 +3,6 @@ package claims
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"mime"
 	"net/http"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"huimin/internal/apperr"
 	"huimin/internal/auth"
 	"huimin/internal/web"
+	"huimin/policies"
 )
 
 // Routes mounts the claim endpoints of DESIGN §11 on the /api/v1 group.
@@ -68,13 +68,13 @@ func (s *Service) submitBatch(c echo.Context) error {
 			return apperr.New(apperr.ErrBadRequest, "malformed NDJSON: a line is longer than 1 MiB")
 		}
 	} else {
-		var wrapper struct {
-			Claims []json.RawMessage `json:"claims"`
-		}
-		if err := web.Decode(body, &wrapper); err != nil {
+		// Each claim is decoded on its own, as each NDJSON line is, so that
+		// one bad claim (a repeated key, bad text) fails itself, not the batch.
+		items, err := web.DecodeList(body, "claims")
+		if err != nil {
 			return err
 		}
-		for _, raw := range wrapper.Claims {
+		for _, raw := range items {
 			bodies = append(bodies, raw)
 		}
 	}
@@ -85,8 +85,24 @@ func (s *Service) submitBatch(c echo.Context) error {
 	return c.JSON(http.StatusOK, ans)
 }
 
+// IDParam returns a claim's {id} path parameter, or 404 when it is not an id
+// this application makes and so names no claim, on any database (DESIGN
+// §10: MariaDB's collation would otherwise find a claim by its id with a
+// trailing space).
+func IDParam(c echo.Context) (string, error) {
+	id := c.Param("id")
+	if !web.IsID(id) {
+		return "", apperr.New(apperr.ErrNotFound, "no claim %q", id)
+	}
+	return id, nil
+}
+
 func (s *Service) get(c echo.Context) error {
-	v, err := s.Get(c.Request().Context(), orgScope(c), c.Param("id"))
+	id, err := IDParam(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.Get(c.Request().Context(), orgScope(c), id)
 	if err != nil {
 		return err
 	}
@@ -104,8 +120,23 @@ func (s *Service) list(c echo.Context) error {
 		CountyCode: c.QueryParam("county_code"), BeneficiaryID: c.QueryParam("beneficiary_id"), Limit: limit + 1,
 		From: lq.From, To: lq.To,
 	}
+	// Filters are codes, matched exactly on either database: a malformed
+	// one is refused rather than left to the collation (DESIGN §10).
+	var fe apperr.Fields
 	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
-		return apperr.Invalid("status", "must be one of %v", Statuses)
+		fe.Add("status", "must be one of %v", Statuses)
+	}
+	if f.Plan != "" && !web.IsPlanCode(f.Plan) {
+		fe.Add("plan", "%s", web.PlanCodeMessage(f.Plan))
+	}
+	if _, ok := policies.CountyName(f.CountyCode); f.CountyCode != "" && !ok {
+		fe.Add("county_code", "must be one of the 13 Nanyang county codes of GB/T 2260")
+	}
+	if id := f.BeneficiaryID; id != "" && policies.DetectIDType(id) == "" && policies.ValidateUSCC(id) != nil {
+		fe.Add("beneficiary_id", "must be an 18-character resident ID or unified social credit code")
+	}
+	if err := fe.Err(); err != nil {
+		return err
 	}
 	if lq.Cursor != nil {
 		f.Before = lq.Cursor[0]
@@ -118,7 +149,14 @@ func (s *Service) list(c echo.Context) error {
 }
 
 func (s *Service) withdraw(c echo.Context) error {
-	v, err := s.Withdraw(c.Request().Context(), auth.Who(c), c.Param("id"))
+	id, err := IDParam(c)
+	if err != nil {
+		return err
+	}
+	if err := web.BindEmpty(c); err != nil {
+		return err
+	}
+	v, err := s.Withdraw(c.Request().Context(), auth.Who(c), id)
 	if err != nil {
 		return err
 	}

@@ -49,11 +49,21 @@ var (
 	maxEvidenceBytes = 60000
 )
 
-// decodeInput decodes one claim body strictly (unknown fields are 422).
+// decodeInput decodes one claim body strictly (web.Decode: unknown fields,
+// repeated keys and bad text are 422). The plan is looked up before the
+// other fields are checked, so its code is checked here (web.CheckPlanCode):
+// one that is not well-formed names no plan, 404 on any database, and never
+// reaches the lookup, where MariaDB's collation would take "ZKB-2026 " for
+// ZKB-2026. An empty plan is left to the lookup, which says it is required.
 func decodeInput(body []byte) (Input, error) {
 	var in Input
 	if err := web.Decode(body, &in); err != nil {
 		return in, err
+	}
+	if in.Plan != "" {
+		if err := web.CheckPlanCode("plan", in.Plan); err != nil {
+			return in, err
+		}
 	}
 	return in, nil
 }

@@ -31,6 +31,9 @@ func (s *Service) list(c echo.Context) error {
 	}
 	limit, cur := lq.Limit, lq.Cursor
 	f := Filter{Plan: c.QueryParam("plan"), From: lq.From, To: lq.To, Limit: limit + 1}
+	if err := checkPlanParam(nil, f.Plan).Err(); err != nil {
+		return err
+	}
 	if cur != nil {
 		if _, err := strconv.ParseInt(cur[1], 10, 64); err != nil {
 			return apperr.Invalid("cursor", "not a cursor this list returned")
@@ -58,10 +61,12 @@ func (s *Service) export(c echo.Context) error {
 	if _, ok := ContentTypes[format]; !ok {
 		fe.Add("format", "must be csv, xlsx or ndjson")
 	}
+	plan := c.QueryParam("plan")
+	fe = checkPlanParam(fe, plan)
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	f := Filter{Plan: c.QueryParam("plan"), From: from, To: to}
+	f := Filter{Plan: plan, From: from, To: to}
 	ctx := c.Request().Context()
 	if err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		return audit.Write(ctx, tx, s.now(), auth.Who(c), "ledger.export", f.Plan, format)
@@ -89,9 +94,25 @@ func (s *Service) verify(c echo.Context) error {
 	if plan == "" {
 		return apperr.Invalid("plan", "is required: the chain is per plan")
 	}
+	// The chain of a plan is looked up like the plan: a malformed code
+	// names none (404), as an unknown one does.
+	if err := web.CheckPlanCode("plan", plan); err != nil {
+		return err
+	}
 	v, err := s.Verify(c.Request().Context(), plan)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, v)
+}
+
+// checkPlanParam adds to fe a plan query parameter that is not a
+// well-formed plan code, so that it never reaches a query: codes match
+// exactly on either database (DESIGN §10), and MariaDB's collation would
+// take "ZKB-2026 " for ZKB-2026. Empty means every plan.
+func checkPlanParam(fe apperr.Fields, plan string) apperr.Fields {
+	if plan != "" && !web.IsPlanCode(plan) {
+		fe.Add("plan", "%s", web.PlanCodeMessage(plan))
+	}
+	return fe
 }

@@ -116,8 +116,15 @@ type DisburseInput struct {
 // or without a payout account rejects the whole batch.
 func (s *Service) Disburse(ctx context.Context, who audit.Who, in DisburseInput) (BatchView, error) {
 	var f apperr.Fields
-	if in.Plan == "" {
+	// Codes and ids are checked before any query: MariaDB would take
+	// "ZKB-2026 " for ZKB-2026 (DESIGN §10). A blank plan is a missing
+	// field; a malformed plan code or claim id names nothing, and is
+	// answered 404 (and audited) once the fields are good, as an unknown one
+	// is.
+	unknown := web.CheckPlanCode("plan", in.Plan)
+	if apperr.KindOf(unknown) == apperr.ErrValidation {
 		f.Add("plan", "is required")
+		unknown = nil
 	}
 	switch {
 	case len(in.ClaimIDs) == 0:
@@ -130,6 +137,9 @@ func (s *Service) Disburse(ctx context.Context, who audit.Who, in DisburseInput)
 		if seen[id] {
 			f.Add(fmt.Sprintf("claim_ids[%d]", i), "listed twice")
 		}
+		if !web.IsID(id) && unknown == nil {
+			unknown = apperr.New(apperr.ErrNotFound, "no claim %q", id)
+		}
 		seen[id] = true
 	}
 	if err := f.Err(); err != nil {
@@ -138,6 +148,9 @@ func (s *Service) Disburse(ctx context.Context, who audit.Who, in DisburseInput)
 	now := s.now()
 	var out BatchView
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if unknown != nil {
+			return unknown
+		}
 		if _, err := policies.LoadPlan(ctx, tx, in.Plan, false); err != nil {
 			return err
 		}
@@ -267,15 +280,14 @@ func (s *Service) RecordResults(ctx context.Context, who audit.Who, id string, i
 			f.Add(p+".claim_id", "listed twice")
 		}
 		seen[r.ClaimID] = true
+		// A reference or reason of spaces only is missing (DESIGN §10); the
+		// reference is compared when a result is reported again, so it must
+		// also be exact.
 		switch r.Outcome {
 		case ItemPaid:
-			if n := len(r.BankReference); n < 1 || n > 128 {
-				f.Add(p+".bank_reference", "a paid result needs the bank reference (1 to 128 characters)")
-			}
+			web.CheckRef(&f, p+".bank_reference", r.BankReference, 128)
 		case ItemFailed:
-			if n := len([]rune(r.Reason)); n < 1 || n > 255 {
-				f.Add(p+".reason", "a failed result needs a reason (1 to 255 characters)")
-			}
+			web.CheckText(&f, p+".reason", r.Reason, 255)
 		default:
 			f.Add(p+".outcome", "must be paid or failed")
 		}

@@ -13,6 +13,7 @@ import (
 	"huimin/internal/auth"
 	"huimin/internal/db"
 	"huimin/internal/web"
+	"huimin/policies"
 )
 
 // Routes mounts the payout and audit endpoints of DESIGN §11.
@@ -30,11 +31,14 @@ func (s *Service) Routes(g *echo.Group) {
 }
 
 func (s *Service) approve(c echo.Context) error {
-	var body struct{}
-	if err := web.Bind(c, &body); err != nil {
+	id, err := claims.IDParam(c)
+	if err != nil {
 		return err
 	}
-	v, err := s.Approve(c.Request().Context(), auth.Who(c), c.Param("id"))
+	if err := web.BindEmpty(c); err != nil {
+		return err
+	}
+	v, err := s.Approve(c.Request().Context(), auth.Who(c), id)
 	if err != nil {
 		return err
 	}
@@ -44,11 +48,15 @@ func (s *Service) approve(c echo.Context) error {
 // withReason makes the handler of a transition that takes {reason}.
 func withReason(act func(ctx context.Context, who audit.Who, id string, in ReasonInput) (claims.View, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		id, err := claims.IDParam(c)
+		if err != nil {
+			return err
+		}
 		var in ReasonInput
 		if err := web.Bind(c, &in); err != nil {
 			return err
 		}
-		v, err := act(c.Request().Context(), auth.Who(c), c.Param("id"), in)
+		v, err := act(c.Request().Context(), auth.Who(c), id, in)
 		if err != nil {
 			return err
 		}
@@ -57,11 +65,14 @@ func withReason(act func(ctx context.Context, who audit.Who, id string, in Reaso
 }
 
 func (s *Service) settle(c echo.Context) error {
-	var body struct{}
-	if err := web.Bind(c, &body); err != nil {
+	code, err := policies.PlanCodeParam(c)
+	if err != nil {
 		return err
 	}
-	out, err := s.Settle(c.Request().Context(), auth.Who(c), c.Param("code"))
+	if err := web.BindEmpty(c); err != nil {
+		return err
+	}
+	out, err := s.Settle(c.Request().Context(), auth.Who(c), code)
 	if err != nil {
 		return err
 	}
@@ -84,9 +95,13 @@ func (s *Service) disburse(c echo.Context) error {
 // account numbers, so finance only, and the download is audited.
 func (s *Service) batch(c echo.Context) error {
 	ctx := c.Request().Context()
+	id, err := batchIDParam(c)
+	if err != nil {
+		return err
+	}
 	switch c.QueryParam("format") {
 	case "", "json":
-		v, err := s.Batch(ctx, c.Param("id"))
+		v, err := s.Batch(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -98,7 +113,7 @@ func (s *Service) batch(c echo.Context) error {
 	if auth.From(c).Role != auth.Finance {
 		return apperr.New(apperr.ErrForbidden, "the bank file is for finance only")
 	}
-	f, err := s.BankFile(ctx, auth.Who(c), c.Param("id"))
+	f, err := s.BankFile(ctx, auth.Who(c), id)
 	if err != nil {
 		return err
 	}
@@ -108,12 +123,27 @@ func (s *Service) batch(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", f.CSV)
 }
 
+// batchIDParam returns a batch's {id} path parameter, or 404 when it is not
+// an id this application makes (DESIGN §10: ids match exactly, whatever the
+// database's collation).
+func batchIDParam(c echo.Context) (string, error) {
+	id := c.Param("id")
+	if !web.IsID(id) {
+		return "", apperr.New(apperr.ErrNotFound, "no disbursement batch %q", id)
+	}
+	return id, nil
+}
+
 func (s *Service) results(c echo.Context) error {
+	id, err := batchIDParam(c)
+	if err != nil {
+		return err
+	}
 	var in ResultsInput
 	if err := web.Bind(c, &in); err != nil {
 		return err
 	}
-	out, err := s.RecordResults(c.Request().Context(), auth.Who(c), c.Param("id"), in)
+	out, err := s.RecordResults(c.Request().Context(), auth.Who(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -138,7 +168,21 @@ func (s *Service) auditList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views, err := s.Audit(c.Request().Context(), c.QueryParam("actor"), c.QueryParam("action"), lq)
+	// Actor names and actions are codes, matched exactly on either
+	// database (DESIGN §10): a malformed one is refused, not left to the
+	// collation.
+	actor, action := c.QueryParam("actor"), c.QueryParam("action")
+	var fe apperr.Fields
+	if actor != "" && !web.IsCode(actor, 64) {
+		fe.Add("actor", "must be an actor name: 1 to 64 of A-Z a-z 0-9 _ . -")
+	}
+	if action != "" && !web.IsCode(action, 64) {
+		fe.Add("action", "must be an action such as claim.approve")
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	views, err := s.Audit(c.Request().Context(), actor, action, lq)
 	if err != nil {
 		return err
 	}

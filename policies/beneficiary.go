@@ -6,11 +6,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"huimin/internal/apperr"
 	"huimin/internal/civil"
+	"huimin/internal/web"
 )
 
 // Grant is one validity period of a category or a residency type held by a
@@ -121,7 +121,12 @@ func undetectableIDMessage(s string) string {
 		looksResident = s[i] >= '0' && s[i] <= '9'
 	}
 	if looksResident {
-		return fmt.Sprintf("not a valid resident ID (GB 11643): %v", ValidateResidentID(s))
+		msg := fmt.Sprintf("not a valid resident ID (GB 11643): %v", ValidateResidentID(s))
+		if LooksLikeResidentID(s) && ValidateUSCC(s) == nil {
+			// DetectIDType never takes it for a credit code (DESIGN §4).
+			msg += "; if it is a unified social credit code of digits only, give id_type uscc"
+		}
+		return msg
 	}
 	if utf8.RuneCountInString(s) == 18 {
 		return fmt.Sprintf("not a valid unified social credit code (GB 32100): %v", ValidateUSCC(s))
@@ -131,15 +136,15 @@ func undetectableIDMessage(s string) string {
 
 // beneficiaryNameProblem says what is wrong with a name, or "".
 func beneficiaryNameProblem(s string) string {
-	if s == "" {
-		return "required"
+	if strings.TrimSpace(s) == "" && utf8.ValidString(s) && strings.IndexFunc(s, web.BadRune) < 0 {
+		return "required" // a name of spaces only is missing (DESIGN §10)
 	}
 	if !utf8.ValidString(s) {
 		return "must be valid UTF-8 text"
 	}
 	n := 0
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		if web.BadRune(r) {
 			return "must not contain control characters such as tabs or line breaks"
 		}
 		n++

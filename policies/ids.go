@@ -190,17 +190,48 @@ func ValidateID(idType, s string) error {
 	return fmt.Errorf("unknown id_type %q; must be %s or %s", idType, IDTypeResidentID, IDTypeUSCC)
 }
 
-// DetectIDType returns the id type whose format s satisfies: IDTypeResidentID,
-// else IDTypeUSCC, else "". A resident ID is tried first because an 18-digit
-// string can pass both checks, and people far outnumber firms in the registry.
+// DetectIDType returns the type of an id given without id_type (DESIGN §4),
+// or "" when s is neither kind. A string shaped like a resident ID (see
+// LooksLikeResidentID) is a resident ID and is checked by GB 11643 only:
+// were it also tried as a credit code, about one mistyped resident ID in 31
+// would pass GB 32100's unrelated mod-31 check and be taken for a firm
+// (411323200008135820, a resident ID with a wrong check digit, is a valid
+// code). Anything else is a credit code if GB 32100 says so. A credit code
+// of digits only whose characters 7–14 happen to form a date therefore needs
+// id_type uscc, and a claim, which has no id_type, cannot name one. In
+// Nanyang that is rare: characters 7–8 end the region code (02, 03, 21–30 or
+// 81 for its counties), and the only birth year 1900–2100 they can begin is
+// 2100 (南召县 411321 followed by "00").
 func DetectIDType(s string) string {
-	switch {
-	case ValidateResidentID(s) == nil:
-		return IDTypeResidentID
-	case ValidateUSCC(s) == nil:
+	if LooksLikeResidentID(s) {
+		if ValidateResidentID(s) == nil {
+			return IDTypeResidentID
+		}
+		return ""
+	}
+	if ValidateUSCC(s) == nil {
 		return IDTypeUSCC
 	}
 	return ""
+}
+
+// LooksLikeResidentID reports whether s has the shape of a resident ID,
+// valid or mistyped: 18 characters, 17 digits then a digit or X (either
+// case), characters 7–14 a real birth date. Its check character is not
+// looked at.
+func LooksLikeResidentID(s string) bool {
+	if len(s) != 18 {
+		return false
+	}
+	for i := 0; i < 17; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	if last := s[17]; !(last >= '0' && last <= '9' || last == 'X' || last == 'x') {
+		return false
+	}
+	return residentIDBirthDate(s[6:14]) == nil
 }
 
 // MaskID hides the middle of an id for exports and logs: the first 6 and last

@@ -207,3 +207,62 @@ func TestCounties(t *testing.T) {
 		require.True(t, strings.HasPrefix(code, "4113"), code)
 	}
 }
+
+// TestDetectIDTypeNeverTakesAMistypedResidentIDForACreditCode: every wrong
+// check character of many resident IDs is refused, although about one in 31
+// of them passes GB 32100's check (DESIGN §4).
+func TestDetectIDTypeNeverTakesAMistypedResidentIDForACreditCode(t *testing.T) {
+	const example = "411323200008135820" // from a field report: a mistyped resident ID
+	require.Error(t, ValidateResidentID(example))
+	require.NoError(t, ValidateUSCC(example), "the premise: it is a valid credit code")
+	require.Empty(t, DetectIDType(example))
+	require.Error(t, ValidateID(IDTypeResidentID, example))
+	require.NoError(t, ValidateID(IDTypeUSCC, example), "declared a credit code, it is one")
+
+	passedAsUSCC := 0
+	for n := 0; n < 2000; n++ {
+		first17 := fmt.Sprintf("4113%02d%s%03d", 21+n%10, fmt.Sprintf("19%02d%02d%02d", 50+n%50, 1+n%12, 1+n%28), n%1000)
+		valid := ResidentIDWithCheck(first17)
+		require.Equal(t, IDTypeResidentID, DetectIDType(valid))
+		for _, c := range residentIDChecks {
+			mistyped := first17 + string(c)
+			if mistyped == valid {
+				continue
+			}
+			require.True(t, LooksLikeResidentID(mistyped))
+			require.Empty(t, DetectIDType(mistyped), "%s has a wrong check character", mistyped)
+			if ValidateUSCC(mistyped) == nil {
+				passedAsUSCC++
+			}
+		}
+	}
+	require.Greater(t, passedAsUSCC, 300, "the test must include mistyped ids that pass as credit codes (about 20000/31)")
+}
+
+func TestDetectIDTypeOfCreditCodes(t *testing.T) {
+	// A credit code of digits only whose characters 7–14 are a date looks
+	// like a resident ID: only id_type uscc makes it one.
+	var dated string
+	for n := 0; n < 1000 && dated == ""; n++ {
+		if c := USCCWithCheck(fmt.Sprintf("93411321000101%03d", n)); c[17] >= '0' && c[17] <= '9' && ValidateResidentID(c) != nil {
+			dated = c
+		}
+	}
+	require.NotEmpty(t, dated)
+	require.True(t, LooksLikeResidentID(dated), "characters 7–14 of %s are 2100-01-01", dated)
+	require.Empty(t, DetectIDType(dated))
+	require.NoError(t, ValidateID(IDTypeUSCC, dated))
+
+	cases := []struct{ name, id, want string }{
+		{"a code with letters", "91350100M000100Y43", IDTypeUSCC},
+		{"a cooperative of Neixiang", USCCWithCheck("93411325MA0000001"), IDTypeUSCC},
+		{"digits only, no date in characters 7–14", USCCWithCheck("93411325000000001"), IDTypeUSCC},
+		{"a lowercase x is a resident ID's, mistyped", strings.ToLower(ResidentIDWithCheck("11010519491231002")), ""},
+		{"17 digits and a letter other than X is no resident ID", "41132519850615001I", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, DetectIDType(tc.id))
+		})
+	}
+}

@@ -2,9 +2,9 @@ package policies
 
 import (
 	"encoding/json"
-	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -12,6 +12,7 @@ import (
 	"huimin/internal/apperr"
 	"huimin/internal/civil"
 	"huimin/internal/money"
+	"huimin/internal/web"
 )
 
 // Plan statuses.
@@ -56,8 +57,6 @@ func (p Plan) CoversCounty(county string) bool {
 	return len(p.Counties) == 0 || slices.Contains(p.Counties, county)
 }
 
-var planCode = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,40}$`)
-
 // PlanInput is the body of POST /api/v1/plans. Amounts and rules stay raw so
 // that each is checked and named precisely.
 type PlanInput struct {
@@ -80,16 +79,14 @@ type PlanInput struct {
 func (in PlanInput) ToPlan() (Plan, decimal.Decimal, apperr.Fields) {
 	var f apperr.Fields
 	p := Plan{Code: in.Code, Programme: in.Programme, Name: in.Name, Status: PlanActive, RulesVersion: 1}
-	if !planCode.MatchString(in.Code) {
-		f.Add("code", "must match [A-Za-z0-9_.-]{1,40}")
+	if !web.IsPlanCode(in.Code) {
+		f.Add("code", "%s", web.PlanCodeMessage(in.Code))
 	}
 	prog, known := ProgrammeByCode(in.Programme)
 	if !known {
 		f.Add("programme", "must be one of ZKB, ZFB, FPB, CYB")
 	}
-	if n := utf8.RuneCountInString(in.Name); n < 1 || n > 200 || !printable(in.Name) {
-		f.Add("name", "must be 1 to 200 printable characters")
-	}
+	web.CheckText(&f, "name", in.Name, 200)
 	start, err := civil.Parse(in.CoverageStart)
 	if err != nil {
 		f.Add("coverage_start", "%v", err)
@@ -157,13 +154,10 @@ func (in PlanInput) ToPlan() (Plan, decimal.Decimal, apperr.Fields) {
 
 func indexPath(i int) string { return "[" + strconv.Itoa(i) + "]" }
 
+// printable reports whether s is text by the rules of DESIGN §10 (valid
+// UTF-8, no control character; see web.BadRune).
 func printable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
+	return utf8.ValidString(s) && strings.IndexFunc(s, web.BadRune) < 0
 }
 
 // PlanView is a plan in answers (DESIGN §11).

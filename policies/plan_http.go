@@ -61,8 +61,23 @@ func (s *Plans) create(c echo.Context) error {
 	return c.JSON(http.StatusCreated, p.View(b))
 }
 
+// PlanCodeParam returns the {code} path parameter, or 404 when it is not a
+// well-formed plan code and so names no plan, on any database (DESIGN §10:
+// codes match exactly; see web.IsPlanCode).
+func PlanCodeParam(c echo.Context) (string, error) {
+	code := c.Param("code")
+	if !web.IsPlanCode(code) {
+		return "", apperr.New(apperr.ErrNotFound, "no plan %q", code)
+	}
+	return code, nil
+}
+
 func (s *Plans) get(c echo.Context) error {
-	p, b, err := s.Get(c.Request().Context(), c.Param("code"))
+	code, err := PlanCodeParam(c)
+	if err != nil {
+		return err
+	}
+	p, b, err := s.Get(c.Request().Context(), code)
 	if err != nil {
 		return err
 	}
@@ -76,6 +91,16 @@ func (s *Plans) list(c echo.Context) error {
 	}
 	limit, cur := lq.Limit, lq.Cursor
 	f := ListFilter{Programme: c.QueryParam("programme"), Status: c.QueryParam("status"), Limit: limit + 1}
+	var fe apperr.Fields
+	if _, ok := ProgrammeByCode(f.Programme); f.Programme != "" && !ok {
+		fe.Add("programme", "must be one of ZKB, ZFB, FPB, CYB")
+	}
+	if f.Status != "" && f.Status != PlanActive && f.Status != PlanClosed {
+		fe.Add("status", "must be %s or %s", PlanActive, PlanClosed)
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
 	if cur != nil {
 		f.After = cur[0]
 	}
@@ -91,16 +116,23 @@ func (s *Plans) list(c echo.Context) error {
 }
 
 func (s *Plans) changeRules(c echo.Context) error {
+	code, err := PlanCodeParam(c)
+	if err != nil {
+		return err
+	}
 	body, err := web.ReadBody(c)
 	if err != nil {
 		return err
 	}
+	// The body is the rules document, whose fields ParseRules names under
+	// "rules"; the decoder's findings (a repeated key, bad text) are named
+	// alike.
 	var probe any
 	if err := web.Decode(body, &probe); err != nil {
-		return err
+		return apperr.Under(rulesRoot, err)
 	}
 	ctx := c.Request().Context()
-	p, err := s.ChangeRules(ctx, auth.Who(c), c.Param("code"), body)
+	p, err := s.ChangeRules(ctx, auth.Who(c), code, body)
 	if err != nil {
 		return err
 	}
@@ -112,11 +144,15 @@ func (s *Plans) changeRules(c echo.Context) error {
 }
 
 func (s *Plans) version(c echo.Context) error {
+	code, err := PlanCodeParam(c)
+	if err != nil {
+		return err
+	}
 	v, err := strconv.Atoi(c.Param("version"))
 	if err != nil || v < 1 {
 		return apperr.Invalid("version", "must be a positive integer")
 	}
-	rv, err := s.Version(c.Request().Context(), c.Param("code"), v)
+	rv, err := s.Version(c.Request().Context(), code, v)
 	if err != nil {
 		return err
 	}
@@ -126,8 +162,15 @@ func (s *Plans) version(c echo.Context) error {
 }
 
 func (s *Plans) close(c echo.Context) error {
+	code, err := PlanCodeParam(c)
+	if err != nil {
+		return err
+	}
+	if err := web.BindEmpty(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
-	p, err := s.Close(ctx, auth.Who(c), c.Param("code"))
+	p, err := s.Close(ctx, auth.Who(c), code)
 	if err != nil {
 		return err
 	}
@@ -145,11 +188,15 @@ type BudgetView struct {
 }
 
 func (s *Plans) fund(c echo.Context) error {
+	code, err := PlanCodeParam(c)
+	if err != nil {
+		return err
+	}
 	var in FundingInput
 	if err := web.Bind(c, &in); err != nil {
 		return err
 	}
-	b, err := s.Fund(c.Request().Context(), auth.Who(c), c.Param("code"), in)
+	b, err := s.Fund(c.Request().Context(), auth.Who(c), code, in)
 	if err != nil {
 		return err
 	}
@@ -167,7 +214,11 @@ type BudgetReport struct {
 }
 
 func (s *Plans) budget(c echo.Context) error {
-	r, err := s.Report(c.Request().Context(), c.Param("code"))
+	code, err := PlanCodeParam(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.Report(c.Request().Context(), code)
 	if err != nil {
 		return err
 	}

@@ -61,13 +61,20 @@ func (r *Registry) putBeneficiary(c echo.Context) error {
 
 // getBeneficiary answers the full record to admin, finance and auditors,
 // and categories, residency and county only to insurers (DESIGN §11). A
-// malformed id is 422, a well-formed unknown one 404.
+// malformed id is 422, a well-formed unknown one 404. A credit code shaped
+// like a resident ID, which DetectIDType refuses (DESIGN §4), is answered
+// only when it is on record as one (stored with id_type uscc); otherwise it
+// is the mistyped resident ID it looks like, and 422.
 func (r *Registry) getBeneficiary(c echo.Context) error {
 	id := c.Param("id_number")
-	if DetectIDType(id) == "" {
+	declaredOnly := DetectIDType(id) == "" && LooksLikeResidentID(id) && ValidateUSCC(id) == nil
+	if DetectIDType(id) == "" && !declaredOnly {
 		return apperr.Invalid("id_number", "%s", undetectableIDMessage(id))
 	}
 	b, err := r.Get(c.Request().Context(), id)
+	if declaredOnly && (apperr.KindOf(err) == apperr.ErrNotFound || err == nil && b.IDType != IDTypeUSCC) {
+		return apperr.Invalid("id_number", "%s", undetectableIDMessage(id))
+	}
 	if err != nil {
 		return err
 	}

@@ -105,6 +105,26 @@ func (f Fields) Err() error {
 	return &ValidationError{Fields: f}
 }
 
+// Under returns err with the field paths of a validation error put under
+// prefix ("deductible" → "rules.deductible"), for a body decoded on its own
+// that is one field of a larger document; the document itself ("body")
+// becomes prefix. Any other error is returned as is.
+func Under(prefix string, err error) error {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	f := make(Fields, len(ve.Fields))
+	for i, e := range ve.Fields {
+		if e.Field == "body" {
+			e.Field = ""
+		}
+		e.Field = Join(prefix, e.Field)
+		f[i] = e
+	}
+	return f.Err()
+}
+
 // Join builds a JSON path: Join("facts", "self_pay") = "facts.self_pay",
 // Join("brackets", "[2]") = "brackets[2]".
 func Join(prefix, field string) string {

@@ -138,6 +138,11 @@ func (s *Service) list(c echo.Context) error {
 }
 
 func (s *Service) revoke(c echo.Context) error {
+	// Token ids are ULIDs: anything else names no token, whatever the
+	// database's collation would match (a trailing space on MariaDB).
+	if !web.IsID(c.Param("id")) {
+		return apperr.New(apperr.ErrNotFound, "no token %q", c.Param("id"))
+	}
 	t, err := s.Revoke(c.Request().Context(), Who(c), c.Param("id"))
 	if err != nil {
 		return err
