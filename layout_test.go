@@ -88,7 +88,7 @@ func TestImportsFollowTheLayout(t *testing.T) {
 // migrations create them all.
 func TestEachTableHasOneOwner(t *testing.T) {
 	pkgs := listPackages(t)
-	owner := map[string]string{}     // table → package
+	owner := map[string]string{}    // table → package
 	rowTypes := map[string]string{} // "pkgname.Type" → table
 	files := map[string][]*ast.File{}
 	fset := token.NewFileSet()
