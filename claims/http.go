@@ -110,10 +110,8 @@ func (s *Service) get(c echo.Context) error {
 }
 
 func (s *Service) list(c echo.Context) error {
-	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1, Dates: true})
-	if err != nil {
-		return err
-	}
+	var fe apperr.Fields
+	lq := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1, Dates: true}, &fe)
 	limit := lq.Limit
 	f := Filter{
 		Org: orgScope(c), Plan: c.QueryParam("plan"), Status: c.QueryParam("status"),
@@ -122,7 +120,6 @@ func (s *Service) list(c echo.Context) error {
 	}
 	// Filters are codes, matched exactly on either database: a malformed
 	// one is refused rather than left to the collation (DESIGN §10).
-	var fe apperr.Fields
 	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
 		fe.Add("status", "must be one of %v", Statuses)
 	}

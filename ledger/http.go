@@ -25,13 +25,11 @@ func (s *Service) Routes(g *echo.Group) {
 }
 
 func (s *Service) list(c echo.Context) error {
-	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 1000, CursorParts: 2, Dates: true})
-	if err != nil {
-		return err
-	}
+	var fe apperr.Fields
+	lq := web.ReadList(c, web.ListSpec{Default: 100, Max: 1000, CursorParts: 2, Dates: true}, &fe)
 	limit, cur := lq.Limit, lq.Cursor
 	f := Filter{Plan: c.QueryParam("plan"), From: lq.From, To: lq.To, Limit: limit + 1}
-	if err := checkPlanParam(nil, f.Plan).Err(); err != nil {
+	if err := checkPlanParam(fe, f.Plan).Err(); err != nil {
 		return err
 	}
 	if cur != nil {

@@ -118,7 +118,6 @@ func (s *Service) batch(c echo.Context) error {
 		return err
 	}
 	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": "disbursement-" + f.BatchID + ".csv"}))
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", f.CSV)
 }
@@ -164,15 +163,12 @@ type AuditView struct {
 }
 
 func (s *Service) auditList(c echo.Context) error {
-	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 1000, CursorParts: 1, Dates: true})
-	if err != nil {
-		return err
-	}
+	var fe apperr.Fields
+	lq := web.ReadList(c, web.ListSpec{Default: 100, Max: 1000, CursorParts: 1, Dates: true}, &fe)
 	// Actor names and actions are codes, matched exactly on either
 	// database (DESIGN §10): a malformed one is refused, not left to the
 	// collation.
 	actor, action := c.QueryParam("actor"), c.QueryParam("action")
-	var fe apperr.Fields
 	if actor != "" && !web.IsCode(actor, 64) {
 		fe.Add("actor", "must be an actor name: 1 to 64 of A-Z a-z 0-9 _ . -")
 	}

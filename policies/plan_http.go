@@ -85,13 +85,10 @@ func (s *Plans) get(c echo.Context) error {
 }
 
 func (s *Plans) list(c echo.Context) error {
-	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1})
-	if err != nil {
-		return err
-	}
+	var fe apperr.Fields
+	lq := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1}, &fe)
 	limit, cur := lq.Limit, lq.Cursor
 	f := ListFilter{Programme: c.QueryParam("programme"), Status: c.QueryParam("status"), Limit: limit + 1}
-	var fe apperr.Fields
 	if _, ok := ProgrammeByCode(f.Programme); f.Programme != "" && !ok {
 		fe.Add("programme", "must be one of ZKB, ZFB, FPB, CYB")
 	}

@@ -117,8 +117,9 @@ func (s *Service) create(c echo.Context) error {
 }
 
 func (s *Service) list(c echo.Context) error {
-	lq, err := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1})
-	if err != nil {
+	var fe apperr.Fields
+	lq := web.ReadList(c, web.ListSpec{Default: 100, Max: 500, CursorParts: 1}, &fe)
+	if err := fe.Err(); err != nil {
 		return err
 	}
 	limit, cur := lq.Limit, lq.Cursor

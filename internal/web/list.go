@@ -30,17 +30,18 @@ func NewList[T any](items []T, next string) List[T] {
 	return l
 }
 
-// Limit reads ?limit= (default def, at most max); a bad value is 422.
-func Limit(c echo.Context, def, max int) (int, error) {
+// limit reads ?limit= (default def, at most max), adding a field error for
+// a bad value.
+func limit(c echo.Context, def, max int, f *apperr.Fields) int {
 	s := c.QueryParam("limit")
 	if s == "" {
-		return def, nil
+		return def
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > max {
-		return 0, apperr.Invalid("limit", "must be an integer from 1 to %d", max)
+		f.Add("limit", "must be an integer from 1 to %d", max)
 	}
-	return n, nil
+	return n
 }
 
 // EncodeCursor packs the sort key of the last item of a page into an opaque
@@ -49,18 +50,20 @@ func EncodeCursor(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x1f")))
 }
 
-// DecodeCursor unpacks ?cursor= into n parts; a bad cursor is 422.
-func DecodeCursor(c echo.Context, n int) ([]string, error) {
+// cursor unpacks ?cursor= into n parts, adding a field error for a cursor
+// this list did not return.
+func cursor(c echo.Context, n int, f *apperr.Fields) []string {
 	s := c.QueryParam("cursor")
 	if s == "" {
-		return nil, nil
+		return nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	parts := strings.Split(string(b), "\x1f")
 	if err != nil || len(parts) != n || strings.ContainsFunc(string(b), func(r rune) bool { return r != 0x1f && (r < 0x20 || r > 0x7e) }) {
-		return nil, apperr.Invalid("cursor", "not a cursor this list returned")
+		f.Add("cursor", "not a cursor this list returned")
+		return nil
 	}
-	return parts, nil
+	return parts
 }
 
 // Timestamp formats Unix milliseconds as RFC 3339 UTC with milliseconds
@@ -113,19 +116,12 @@ type ListSpec struct {
 }
 
 // ReadList reads ?limit=, ?cursor= and, when the list takes them, ?from= and
-// ?to=; every bad parameter is a field error of one 422.
-func ReadList(c echo.Context, spec ListSpec) (ListQuery, error) {
-	var q ListQuery
-	var f apperr.Fields
-	var err error
-	if q.Limit, err = Limit(c, spec.Default, spec.Max); err != nil {
-		f.Add("limit", "must be an integer from 1 to %d", spec.Max)
-	}
-	if q.Cursor, err = DecodeCursor(c, spec.CursorParts); err != nil {
-		f.Add("cursor", "not a cursor this list returned")
-	}
+// ?to=, adding a field error to f for each bad one, so that a handler can
+// add its own filters' problems to the same 422.
+func ReadList(c echo.Context, spec ListSpec, f *apperr.Fields) ListQuery {
+	q := ListQuery{Limit: limit(c, spec.Default, spec.Max, f), Cursor: cursor(c, spec.CursorParts, f)}
 	if spec.Dates {
-		q.From, q.To = DateRange(c, &f)
+		q.From, q.To = DateRange(c, f)
 	}
-	return q, f.Err()
+	return q
 }
