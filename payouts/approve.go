@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"huimin/internal/db"
 	"huimin/internal/groupcommit"
 	"huimin/internal/money"
+	"huimin/internal/web"
 	"huimin/ledger"
 	"huimin/policies"
 )
@@ -71,11 +71,17 @@ type ReasonInput struct {
 	Reason string `json:"reason"`
 }
 
+// ReasonMax is the longest decline or revoke reason, in characters, as
+// docs/openapi.yaml states it. The reason is kept only in the audit record,
+// as a summary (its first characters).
+const ReasonMax = 500
+
+// check counts every character of the reason, surrounding spaces included,
+// as docs/openapi.yaml's maxLength does; a reason of spaces only is missing.
 func (in ReasonInput) check() error {
-	if n := len([]rune(strings.TrimSpace(in.Reason))); n < 1 || n > 500 {
-		return apperr.Invalid("reason", "must be 1 to 500 characters")
-	}
-	return nil
+	var f apperr.Fields
+	web.CheckText(&f, "reason", in.Reason, ReasonMax)
+	return f.Err()
 }
 
 // Decline refuses an assessed claim. It no longer counts toward caps.

@@ -250,6 +250,13 @@ func (s *Service) Batch(ctx context.Context, id string) (BatchView, error) {
 	return batchView(b, items), nil
 }
 
+// Limits of a bank result's texts, in characters: their columns in
+// disbursement_items, and docs/openapi.yaml's maxLength.
+const (
+	BankReferenceMax = 128
+	ResultReasonMax  = 255
+)
+
 // Result is one bank result.
 type Result struct {
 	ClaimID       string `json:"claim_id"`
@@ -282,12 +289,21 @@ func (s *Service) RecordResults(ctx context.Context, who audit.Who, id string, i
 		seen[r.ClaimID] = true
 		// A reference or reason of spaces only is missing (DESIGN §10); the
 		// reference is compared when a result is reported again, so it must
-		// also be exact.
+		// also be exact. Each is bounded by its column (bank_reference 128,
+		// reason 255 characters) whichever the outcome: the one the outcome
+		// does not need is optional and not kept, but a client that sends it
+		// gets the limit docs/openapi.yaml states, not a silent pass.
 		switch r.Outcome {
 		case ItemPaid:
-			web.CheckRef(&f, p+".bank_reference", r.BankReference, 128)
+			web.CheckRef(&f, p+".bank_reference", r.BankReference, BankReferenceMax)
+			if r.Reason != "" {
+				web.CheckText(&f, p+".reason", r.Reason, ResultReasonMax)
+			}
 		case ItemFailed:
-			web.CheckText(&f, p+".reason", r.Reason, 255)
+			web.CheckText(&f, p+".reason", r.Reason, ResultReasonMax)
+			if r.BankReference != "" {
+				web.CheckRef(&f, p+".bank_reference", r.BankReference, BankReferenceMax)
+			}
 		default:
 			f.Add(p+".outcome", "must be paid or failed")
 		}

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -33,6 +31,10 @@ var (
 	DefaultDualApprovalThreshold = decimal.RequireFromString("50000.00")
 	DefaultFilingWindowDays      = 180
 )
+
+// PlanNameMax is the longest plan name in characters (plans.name is
+// VARCHAR(200); docs/openapi.yaml).
+const PlanNameMax = 200
 
 // Plan is one programme's cover for a period, with the rules version in force.
 type Plan struct {
@@ -86,7 +88,7 @@ func (in PlanInput) ToPlan() (Plan, decimal.Decimal, apperr.Fields) {
 	if !known {
 		f.Add("programme", "must be one of ZKB, ZFB, FPB, CYB")
 	}
-	web.CheckText(&f, "name", in.Name, 200)
+	web.CheckText(&f, "name", in.Name, PlanNameMax)
 	start, err := civil.Parse(in.CoverageStart)
 	if err != nil {
 		f.Add("coverage_start", "%v", err)
@@ -153,12 +155,6 @@ func (in PlanInput) ToPlan() (Plan, decimal.Decimal, apperr.Fields) {
 }
 
 func indexPath(i int) string { return "[" + strconv.Itoa(i) + "]" }
-
-// printable reports whether s is text by the rules of DESIGN §10 (valid
-// UTF-8, no control character; see web.BadRune).
-func printable(s string) bool {
-	return utf8.ValidString(s) && strings.IndexFunc(s, web.BadRune) < 0
-}
 
 // PlanView is a plan in answers (DESIGN §11).
 type PlanView struct {

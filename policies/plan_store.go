@@ -19,6 +19,7 @@ import (
 	"huimin/internal/db"
 	"huimin/internal/money"
 	"huimin/internal/ttl"
+	"huimin/internal/web"
 	"huimin/ledger"
 )
 
@@ -243,6 +244,12 @@ func (s *Plans) Close(ctx context.Context, who audit.Who, code string) (Plan, er
 	return p, err
 }
 
+// Limits of the funding texts, in characters (docs/openapi.yaml).
+const (
+	FundingReasonMax    = 200
+	FundingReferenceMax = 128
+)
+
 // FundingInput is the body of POST /api/v1/plans/{code}/funding.
 type FundingInput struct {
 	Amount    json.RawMessage `json:"amount"`
@@ -260,12 +267,13 @@ func (s *Plans) Fund(ctx context.Context, who audit.Who, code string, in Funding
 	} else if amount.IsZero() {
 		f.Add("amount", "must be above 0.00")
 	}
-	if n := len([]rune(strings.TrimSpace(in.Reason))); n < 1 || n > 200 || !printable(in.Reason) {
-		f.Add("reason", "must be 1 to 200 printable characters")
-	}
-	if n := len([]rune(strings.TrimSpace(in.Reference))); n < 1 || n > 128 || !printable(in.Reference) {
-		f.Add("reference", "must be 1 to 128 printable characters, e.g. the budget document number")
-	}
+	// The reason is kept whole in the audit record's outcome, "<amount>:
+	// <reason>" (at most 15 + 2 + 200 of its 255 characters); the reference
+	// goes into the fund ledger entry (128 characters) and is compared as
+	// people read it, so it may not start or end with whitespace. Lengths
+	// count every character, as docs/openapi.yaml's maxLength does.
+	web.CheckText(&f, "reason", in.Reason, FundingReasonMax)
+	web.CheckRef(&f, "reference", in.Reference, FundingReferenceMax)
 	if err := f.Err(); err != nil {
 		return ledger.Budget{}, err
 	}

@@ -7,6 +7,7 @@ package audit
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -37,12 +38,44 @@ type Who struct {
 	RequestID string
 }
 
+// Lengths of the audit_log columns that carry text built by the caller, in
+// characters: target VARCHAR(128) and outcome VARCHAR(255) on MySQL/MariaDB
+// (migrations/mysql 00001 and 00002), which counts characters in a utf8mb4
+// VARCHAR and refuses a longer value (error 1406). SQLite does not limit
+// TEXT; both databases get the same rule.
+const (
+	MaxTarget  = 128
+	MaxOutcome = 255
+)
+
 // NewRecord makes a record to insert, for callers that write several at once.
+//
+// The target and the outcome are summaries that a caller may build from a
+// client's text (a funding record's outcome is "<amount>: <reason>"), so they
+// are shortened here, once for every writer, to fit their columns on both
+// databases: a longer one keeps its first characters and ends in "…". A
+// record is never refused for its length: the change it describes would
+// fail with it. The principal's fields (actor, role, org, request id) are
+// not shortened, since a shortened name would blame someone else; they are
+// bounded where they enter (token names and orgs at most 64 characters,
+// request ids at most 64).
 func NewRecord(now time.Time, who Who, action, target, outcome string) Record {
 	return Record{
 		ID: ids.New(now), At: now.UnixMilli(), Actor: who.Actor, Role: who.Role, Org: who.Org,
-		Action: action, Target: target, Outcome: outcome, RequestID: who.RequestID,
+		Action: action, Target: Summary(target, MaxTarget), Outcome: Summary(outcome, MaxOutcome), RequestID: who.RequestID,
 	}
+}
+
+// Summary returns s when it has at most limit characters, else its first
+// limit−1 characters and "…", so the result never exceeds limit characters.
+func Summary(s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	if limit < 1 {
+		return ""
+	}
+	return string([]rune(s)[:limit-1]) + "…"
 }
 
 // Write appends one record in tx.
@@ -83,10 +116,15 @@ func List(ctx context.Context, tx *gorm.DB, f Filter) ([]Record, error) {
 	return recs, err
 }
 
-// WriteAll appends several records in tx with one statement.
+// WriteAll appends several records in tx with one statement. Their target
+// and outcome are shortened as NewRecord does, in place, so that a record
+// made without NewRecord fits too.
 func WriteAll(ctx context.Context, tx *gorm.DB, rs []Record) error {
 	if len(rs) == 0 {
 		return nil
+	}
+	for i := range rs {
+		rs[i].Target, rs[i].Outcome = Summary(rs[i].Target, MaxTarget), Summary(rs[i].Outcome, MaxOutcome)
 	}
 	return tx.WithContext(ctx).Create(&rs).Error
 }
