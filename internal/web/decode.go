@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/labstack/echo/v4"
 
 	"huimin/internal/apperr"
@@ -57,28 +59,34 @@ func BindEmpty(c echo.Context) error {
 //   - an empty body decodes as {}.
 //
 // The rules hold for the whole document, raw parts (json.RawMessage, such
-// as a claim's facts) included.
+// as a claim's facts) included. The decoding is the JSON library's
+// (github.com/go-json-experiment/json, encoding/json's v2: exact names,
+// unknown fields refused, types' own UnmarshalJSON methods), once; before
+// it, one pass over the tokens checks the text and the keys (scanBody),
+// and a body it refuses is explained field by field (explain).
 func Decode(b []byte, v any) error {
+	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("web.Decode needs a non-nil pointer, not %T", v)
+	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		b = []byte("{}")
 	}
-	if !json.Valid(b) {
-		return malformed(b)
-	}
-	errs, notObject := checkJSON(b, reflect.TypeOf(v))
-	if notObject {
-		return apperr.New(apperr.ErrBadRequest, "the body must be a JSON object")
-	}
-	if err := errs.Err(); err != nil {
+	problems, badNames, err := scanBody(b)
+	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err) // the check passed, so this is not expected
+	if len(problems) == 0 {
+		if err = jsonv2.Unmarshal(b, v, decodeOptions); err == nil {
+			return nil
+		}
 	}
-	return nil
+	return explain(b, reflect.TypeOf(v).Elem(), problems, badNames, err)
 }
+
+// decodeOptions are the decoder's defaults (names match exactly, case
+// included) with unknown fields refused; text and repeated keys are left
+// to scanBody, which has checked them already and names every problem.
+var decodeOptions = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true), syntaxOnly)
 
 // DecodeList reads a body {"<key>": [item, …]}, such as a batch of claims,
 // strictly at the top level (no other field, the key once, a list) and
@@ -86,98 +94,111 @@ func Decode(b []byte, v any) error {
 // Decode, so that one bad item fails itself and not its batch. Malformed
 // JSON anywhere is still 400 for the whole body.
 func DecodeList(b []byte, key string) ([]json.RawMessage, error) {
-	var top map[string]json.RawMessage
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
-	if !json.Valid(b) {
-		return nil, malformed(b)
-	}
-	c := &checker{b: b}
-	c.space()
-	switch c.b[c.i] {
+	s := newScanner(b)
+	defer s.done()
+	switch k := s.dec.PeekKind(); k {
 	case 'n':
-		return nil, nil
+		if err := s.dec.SkipValue(); err != nil {
+			return nil, malformed(err)
+		}
+		return nil, endOfBody(s.dec)
 	case '{':
-	default:
-		return nil, apperr.New(apperr.ErrBadRequest, "the body must be a JSON object")
+	default: // malformed JSON is 400 for what it is, anything else for not being an object
+		if err := s.dec.SkipValue(); err != nil {
+			return nil, malformed(err)
+		}
+		if err := endOfBody(s.dec); err != nil {
+			return nil, err
+		}
+		return nil, apperr.New(apperr.ErrBadRequest, "the body must be a JSON object, not %s", jsonKind(byte(k)))
 	}
-	c.object(&shape{kind: shapeStruct, fields: map[string]*shape{key: {kind: shapeUnchecked}}, folded: map[string]string{key: key}})
-	if err := c.errs.Err(); err != nil {
+	if _, err := s.dec.ReadToken(); err != nil {
+		return nil, malformed(err)
+	}
+	var (
+		items   []json.RawMessage
+		notList jsontext.Kind // what was sent instead of the list
+		seen    = map[string]bool{}
+	)
+	for s.dec.PeekKind() != '}' {
+		text, problem, err := s.readString(true)
+		if err != nil {
+			return nil, malformed(err)
+		}
+		name := string(text)
+		switch {
+		case problem != "":
+			s.note("body", "has a field name that is not acceptable text: it %s", problem)
+		case seen[name] && name == key:
+			s.note(key, "is given twice; a JSON object may not repeat a key")
+		case seen[name]: // an unknown field is named once
+		case name == key:
+			seen[name] = true
+			if items, notList, err = listItems(s.dec); err != nil {
+				return nil, malformed(err)
+			}
+			continue
+		default:
+			seen[name] = true
+			if strings.EqualFold(name, key) {
+				s.note(name, "unknown field; did you mean %q?", key)
+			} else {
+				s.note(name, "unknown field")
+			}
+		}
+		if err := s.dec.SkipValue(); err != nil {
+			return nil, malformed(err)
+		}
+	}
+	if _, err := s.dec.ReadToken(); err != nil {
+		return nil, malformed(err)
+	}
+	if err := endOfBody(s.dec); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, &top); err != nil {
-		return nil, decodeError(err)
+	if notList != 0 {
+		s.note(key, "must be a list, not %s", jsonKind(byte(notList)))
 	}
-	raw := bytes.TrimSpace(top[key])
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, nil
-	}
-	if raw[0] != '[' {
-		return nil, apperr.Invalid(key, "must be a list, not %s", jsonKind(raw[0]))
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, decodeError(err)
+	if err := s.errs.Err(); err != nil {
+		return nil, err
 	}
 	return items, nil
 }
 
+// listItems reads a list of any values, or null, and returns a copy of each
+// item; for anything else it returns its kind.
+func listItems(dec *jsontext.Decoder) ([]json.RawMessage, jsontext.Kind, error) {
+	switch k := dec.PeekKind(); k {
+	case 'n':
+		return nil, 0, dec.SkipValue()
+	case '[':
+	default:
+		return nil, k, dec.SkipValue()
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, 0, err
+	}
+	var items []json.RawMessage
+	for dec.PeekKind() != ']' {
+		item, err := dec.ReadValue()
+		if err != nil {
+			return nil, 0, err
+		}
+		items = append(items, json.RawMessage(bytes.Clone(item)))
+	}
+	_, err := dec.ReadToken()
+	return items, 0, err
+}
+
 // malformed is the 400 answer to a body that is not one JSON value; the
-// JSON decoder words what is wrong.
-func malformed(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return apperr.New(apperr.ErrBadRequest, "malformed JSON: %v", err)
-		}
+// JSON tokenizer words what is wrong and where.
+func malformed(err error) error {
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		return apperr.New(apperr.ErrBadRequest, "malformed JSON: %s", strings.TrimPrefix(se.Error(), "jsontext: "))
 	}
-	if dec.More() {
-		return apperr.New(apperr.ErrBadRequest, "malformed JSON: data after the top-level value")
-	}
-	return apperr.New(apperr.ErrBadRequest, "malformed JSON")
-}
-
-func decodeError(err error) error {
-	var (
-		se *json.SyntaxError
-		te *json.UnmarshalTypeError
-		k  *apperr.Kind
-	)
-	switch {
-	case errors.As(err, &k):
-		return err
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return apperr.New(apperr.ErrBadRequest, "malformed JSON: %v", err)
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			return apperr.New(apperr.ErrBadRequest, "the body must be a JSON object")
-		}
-		return apperr.Invalid(field, "must be %s, not %s", jsonType(te.Type.Kind().String()), te.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apperr.Invalid(name, "unknown field")
-	}
-	// An UnmarshalJSON method's own error (an amount, a date): the decoder
-	// does not say which field, so the type's message must.
-	return apperr.Invalid("body", "%v", err)
-}
-
-func jsonType(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "int", "int64", "int32", "uint", "uint64", "uint32":
-		return "an integer"
-	case "bool":
-		return "true or false"
-	case "slice", "array":
-		return "a list"
-	case "map", "struct":
-		return "an object"
-	}
-	return fmt.Sprintf("of type %s", goKind)
+	return apperr.New(apperr.ErrBadRequest, "malformed JSON: %v", err)
 }

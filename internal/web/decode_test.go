@@ -272,6 +272,7 @@ func FuzzDecode(f *testing.F) {
 		`{"name":"\u0000"}`, `{"name":"a\nb"}`, "{\"name\":\"a\x7f\"}", `{"name":"\u0085"}`, "{\"name\":\"\u2028\"}",
 		`{"rooms":2.5}`, `{"grade":300}`, `{"ratio":1e400}`, `{"amount":"1.234"}`, `{"Name":"x"}`, `{"ok":null}`,
 		`{"categories":[[]],"tags":{"a":1}}`, `{"any":{"k":[{"k":1,"k":2}]}}`, `  {"org" : "picc" , "rooms" : -0 }  `,
+		`}`, `{"":[]}`, `{"rooms":"3","name":"\u0000","x":1}`, `{"categories":[{"category":1},{"colour":2}]}`,
 	} {
 		f.Add([]byte(seed))
 	}

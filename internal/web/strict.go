@@ -3,295 +3,405 @@ package web
 import (
 	"bytes"
 	"encoding"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"huimin/internal/apperr"
 )
 
-// The strict check runs over a body's bytes before encoding/json decodes
-// it, because encoding/json forgives what DESIGN §10 refuses: it replaces
-// invalid UTF-8 and unpaired surrogates with U+FFFD (which can change a
-// bill_ref), lets the last of two equal keys win, matches keys without
-// regard to case, and names a bad field without its list indexes
-// ("categories.category") or, for an unknown field, by its last name only.
-// The check walks the JSON together with the Go type it is decoded into
-// and names every problem by its full path (categories[0].category,
-// facts.total_cost).
+// What the JSON library (github.com/go-json-experiment/json, the v2 of
+// encoding/json) does not do for DESIGN §10, done here in two small parts:
+//
+//   - scanBody, one pass over the body's tokens with jsontext, checks every
+//     string (keys and values, json.RawMessage parts included) for control
+//     characters, which JSON allows escaped and the library lets through.
+//     It also checks UTF-8 and repeated keys, which the library checks
+//     too but stops at the first of: this pass names every one.
+//   - explain names every field the decoder refuses: the library reports
+//     the first only, so the value it names is cut out of the body and the
+//     body decoded again, at most maxCheckErrors times, and only for a body
+//     already refused.
 
 // maxCheckErrors bounds the fields of one answer: a body of a million
 // repeated keys gets the first ones, not a million.
 const maxCheckErrors = 50
 
-// shapeKind is what a Go type accepts from JSON.
-type shapeKind uint8
+// syntaxOnly has jsontext check the grammar and leave text and repeated
+// keys to scanBody, which names every problem and not only the first.
+var syntaxOnly = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 
-const (
-	shapeAny    shapeKind = iota // interface{} or json.RawMessage: any value (text still checked)
-	shapeStruct                  // an object with these fields
-	shapeMap                     // an object of elem values
-	shapeList                    // a list of elem values
-	shapeString
-	shapeBool
-	shapeInt
-	shapeUint
-	shapeFloat
-	shapeBytes     // []byte: a base64 string (or a list of numbers)
-	shapeJSON      // a json.Unmarshaler: asked itself
-	shapeText      // an encoding.TextUnmarshaler: a string, asked itself
-	shapePtr       // a pointer: null, or elem
-	shapeOpaque    // a kind encoding/json refuses to decode into; left to it
-	shapeUnchecked // skipped: checked later on its own (DecodeList's items)
-)
-
-// shape is the JSON a Go type accepts.
-type shape struct {
-	kind   shapeKind
-	bits   int               // shapeInt, shapeUint, shapeFloat
-	elem   *shape            // shapeMap, shapeList, shapePtr
-	fields map[string]*shape // shapeStruct, by exact JSON name
-	folded map[string]string // shapeStruct: lower-case name → JSON name, for hints
-	typ    reflect.Type      // shapeJSON, shapeText: the type to ask
+// scanner is scanBody's state, pooled: a claim batch scans thousands.
+type scanner struct {
+	dec   *jsontext.Decoder
+	in    bytes.Buffer // the body, which dec reads without a copy
+	body  []byte
+	errs  apperr.Fields
+	bad   []jsontext.Pointer    // members whose names are not acceptable text
+	names [][]byte              // member names of the open objects, innermost last
+	opens []int                 // where each open object's names start in names
+	sets  []map[string]struct{} // per open object, its names once it has many
+	buf   []byte
 }
 
-var (
-	shapes        sync.Map // reflect.Type → *shape
-	anyShape      = &shape{kind: shapeAny}
-	byteShape     = &shape{kind: shapeUint, bits: 8}
-	jsonNumber    = reflect.TypeFor[json.Number]()
-	rawMessage    = reflect.TypeFor[json.RawMessage]()
-	jsonUnmarshal = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshal = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
 
-// shapeOf returns the shape of t, built once per type.
-func shapeOf(t reflect.Type) *shape {
-	if s, ok := shapes.Load(t); ok {
-		return s.(*shape)
-	}
-	s := buildShape(t, map[reflect.Type]*shape{})
-	shapes.Store(t, s)
-	return s
-}
-
-// buildShape follows encoding/json's rules for t; building records shapes
-// under construction so that recursive types terminate.
-func buildShape(t reflect.Type, building map[reflect.Type]*shape) *shape {
-	if s, ok := building[t]; ok {
-		return s
-	}
-	s := &shape{}
-	building[t] = s
-	switch {
-	case t == rawMessage:
-		s.kind = shapeAny
-		return s
-	case t == jsonNumber:
-		s.kind = shapeOpaque // a number, or a string holding one: encoding/json checks it
-		return s
-	case t.Kind() == reflect.Pointer:
-		s.kind, s.elem = shapePtr, buildShape(t.Elem(), building)
-		return s
-	case t.Implements(jsonUnmarshal) || reflect.PointerTo(t).Implements(jsonUnmarshal):
-		s.kind, s.typ = shapeJSON, t
-		return s
-	case t.Implements(textUnmarshal) || reflect.PointerTo(t).Implements(textUnmarshal):
-		s.kind, s.typ = shapeText, t
-		return s
-	}
-	switch t.Kind() {
-	case reflect.Interface:
-		s.kind = shapeAny
-	case reflect.String:
-		s.kind = shapeString
-	case reflect.Bool:
-		s.kind = shapeBool
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		s.kind, s.bits = shapeInt, t.Bits()
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		s.kind, s.bits = shapeUint, t.Bits()
-	case reflect.Float32, reflect.Float64:
-		s.kind, s.bits = shapeFloat, t.Bits()
-	case reflect.Slice, reflect.Array:
-		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(jsonUnmarshal) && !reflect.PointerTo(t.Elem()).Implements(textUnmarshal) {
-			s.kind = shapeBytes
-		} else {
-			s.kind, s.elem = shapeList, buildShape(t.Elem(), building)
-		}
-	case reflect.Map:
-		if t.Key().Kind() == reflect.String {
-			s.kind, s.elem = shapeMap, buildShape(t.Elem(), building)
-		} else {
-			s.kind = shapeOpaque // integer or text keys: encoding/json checks them
-		}
-	case reflect.Struct:
-		s.kind = shapeStruct
-		s.fields, s.folded = map[string]*shape{}, map[string]string{}
-		for name, ft := range structFields(t) {
-			s.fields[name] = buildShape(ft, building)
-			s.folded[strings.ToLower(name)] = name
-		}
-	default:
-		s.kind = shapeOpaque
+// newScanner returns a scanner of b, to be given back with done.
+func newScanner(b []byte) *scanner {
+	s := scanners.Get().(*scanner)
+	s.body, s.in = b, *bytes.NewBuffer(b)
+	if s.dec == nil {
+		s.dec = jsontext.NewDecoder(&s.in, syntaxOnly)
+	} else {
+		s.dec.Reset(&s.in, syntaxOnly)
 	}
 	return s
 }
 
-// structFields lists the JSON names of t's fields and their types as
-// encoding/json sees them: exported fields by tag or Go name, fields of
-// embedded structs promoted, a shallower field hiding a deeper one of the
-// same name, and at one depth a tagged field winning over untagged ones
-// (two of a kind hide each other).
-func structFields(t reflect.Type) map[string]reflect.Type {
-	type candidate struct {
-		typ    reflect.Type
-		depth  int
-		tagged bool
-		count  int
+func (s *scanner) done() {
+	clear(s.names)
+	clear(s.sets)
+	s.body, s.errs, s.bad = nil, nil, nil
+	s.names, s.opens, s.sets = s.names[:0], s.opens[:0], s.sets[:0]
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil
 	}
-	found := map[string]*candidate{}
-	type level struct {
-		t     reflect.Type
-		depth int
-	}
-	queue := []level{{t, 0}}
-	visited := map[reflect.Type]bool{}
-	for len(queue) > 0 {
-		l := queue[0]
-		queue = queue[1:]
-		if visited[l.t] {
+	s.in = bytes.Buffer{}
+	s.dec.Reset(&s.in, syntaxOnly) // let go of the body
+	scanners.Put(s)
+}
+
+// scanBody checks the body b token by token: its grammar (a malformed body
+// is 400, the error returned), then the text of every key and string value
+// and that no object repeats a key, each problem named by its path. It also
+// returns where the members whose names are not acceptable text are, which
+// are not named again.
+func scanBody(b []byte) (apperr.Fields, []jsontext.Pointer, error) {
+	s := newScanner(b)
+	defer s.done()
+	for {
+		depth := s.dec.StackDepth()
+		container, n := s.dec.StackIndex(depth)
+		if depth == 0 && n > 0 {
+			return s.errs, s.bad, endOfBody(s.dec)
+		}
+		if s.dec.PeekKind() == '"' {
+			if err := s.text(container == '{' && n%2 == 0, depth); err != nil {
+				return nil, nil, malformed(err)
+			}
 			continue
 		}
-		visited[l.t] = true
-		for i := 0; i < l.t.NumField(); i++ {
-			sf := l.t.Field(i)
-			ft := sf.Type
-			if sf.Anonymous {
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if !sf.IsExported() && ft.Kind() != reflect.Struct {
-					continue
-				}
-			} else if !sf.IsExported() {
-				continue
-			}
-			tag := sf.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
-			name, _, _ := strings.Cut(tag, ",")
-			if name == "" && sf.Anonymous && ft.Kind() == reflect.Struct {
-				queue = append(queue, level{ft, l.depth + 1})
-				continue
-			}
-			tagged := name != ""
-			if !tagged {
-				name = sf.Name
-			}
-			c := found[name]
-			switch {
-			case c == nil || l.depth < c.depth || (l.depth == c.depth && tagged && !c.tagged):
-				found[name] = &candidate{typ: sf.Type, depth: l.depth, tagged: tagged, count: 1}
-			case l.depth == c.depth && tagged == c.tagged:
-				c.count++
-			}
+		tok, err := s.dec.ReadToken() // a syntax error too, which PeekKind leaves to ReadToken
+		if err != nil {
+			return nil, nil, malformed(err)
+		}
+		switch tok.Kind() {
+		case '{':
+			s.opens = append(s.opens, len(s.names))
+			s.sets = append(s.sets, nil)
+		case '}':
+			top := len(s.opens) - 1
+			clear(s.names[s.opens[top]:])
+			s.sets[top] = nil
+			s.names, s.opens, s.sets = s.names[:s.opens[top]], s.opens[:top], s.sets[:top]
 		}
 	}
-	out := make(map[string]reflect.Type, len(found))
-	for name, c := range found {
-		if c.count == 1 {
-			out[name] = c.typ
+}
+
+// text reads a string, a member name when isName, and checks it.
+func (s *scanner) text(isName bool, depth int) error {
+	name, problem, err := s.readString(isName)
+	switch {
+	case err != nil:
+		return err
+	case isName && problem != "":
+		// The key itself cannot be printed, so its object is named.
+		s.add(depth-1, "has a field name that is not acceptable text: it %s", problem)
+		if len(s.bad) < maxCheckErrors {
+			s.bad = append(s.bad, s.dec.StackPointer())
+		}
+		return s.dec.SkipValue()
+	case isName && s.repeated(name):
+		s.add(depth, "is given twice; a JSON object may not repeat a key")
+		return s.dec.SkipValue()
+	case problem != "":
+		s.add(depth, "%s", problem)
+	}
+	return nil
+}
+
+// readString reads the next string and returns its text (the body's own
+// bytes, or for a name with escapes a copy) and what is wrong with the
+// text, if anything (DESIGN §10); jsontext has checked its grammar.
+func (s *scanner) readString(isName bool) ([]byte, string, error) {
+	raw, err := s.dec.ReadValue()
+	if err != nil {
+		return nil, "", err
+	}
+	end := int(s.dec.InputOffset())
+	text := s.body[end-len(raw)+1 : end-1] // the body's own bytes, which outlive raw
+	if bytes.IndexByte(text, '\\') >= 0 {
+		if s.buf, err = jsontext.AppendUnquote(s.buf[:0], raw); err != nil {
+			if !utf8.Valid(raw) {
+				return nil, invalidUTF8, nil
+			}
+			return nil, `contains an unpaired UTF-16 surrogate (\ud800–\udfff), which is not valid Unicode text`, nil
+		}
+		text = s.buf
+		if isName {
+			text = bytes.Clone(s.buf)
 		}
 	}
-	return out
+	for i := 0; i < len(text); {
+		if c := text[i]; c < utf8.RuneSelf {
+			if BadRune(rune(c)) {
+				return nil, controlProblem(rune(c)), nil
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(text[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return nil, invalidUTF8, nil
+		case BadRune(r):
+			return nil, controlProblem(r), nil
+		}
+		i += n
+	}
+	return text, "", nil
 }
 
-// pathPart is one step of a field path: an object key or a list index.
-type pathPart struct {
-	key   []byte // nil for an index
-	index int
+const invalidUTF8 = "is not valid UTF-8 text (a byte sequence was sent that is no character; check the file's or client's encoding)"
+
+// repeated reports whether the innermost open object already has a member
+// called name, and records it.
+func (s *scanner) repeated(name []byte) bool {
+	top := len(s.opens) - 1
+	if set := s.sets[top]; set != nil {
+		if _, seen := set[string(name)]; seen {
+			return true
+		}
+		set[string(name)] = struct{}{}
+		return false
+	}
+	start := s.opens[top]
+	for _, n := range s.names[start:] {
+		if bytes.Equal(n, name) {
+			return true
+		}
+	}
+	s.names = append(s.names, name)
+	if len(s.names)-start > 16 { // a large object: a set, not a list to search
+		set := make(map[string]struct{}, 2*len(s.names[start:]))
+		for _, n := range s.names[start:] {
+			set[string(n)] = struct{}{}
+		}
+		clear(s.names[start:])
+		s.sets[top], s.names = set, s.names[:start]
+	}
+	return false
 }
 
-// checker walks one valid JSON document (json.Valid has passed, so the
-// grammar holds and the walk never meets a syntax error).
-type checker struct {
-	b    []byte
-	i    int
-	path []pathPart
-	errs apperr.Fields
+// add records a problem on the value last read, named by its path up to
+// the given depth: facts.bill_ref, categories[0].category; "body" for the
+// top level.
+func (s *scanner) add(depth int, format string, args ...any) {
+	if len(s.errs) >= maxCheckErrors {
+		return
+	}
+	field, i := "", 0
+	for tok := range s.dec.StackPointer().Tokens() {
+		if i++; i > depth {
+			break
+		}
+		if kind, _ := s.dec.StackIndex(i); kind == '[' {
+			field += "[" + tok + "]"
+		} else {
+			field = member(field, tok)
+		}
+	}
+	if field == "" {
+		field = "body"
+	}
+	s.note(field, format, args...)
 }
 
-// checkJSON checks b (valid JSON) against the shape of t and returns the
-// field errors. A top-level value that cannot become t at all (a list for
-// a struct) is notObject.
-func checkJSON(b []byte, t reflect.Type) (errs apperr.Fields, notObject bool) {
+// note records a problem on field, up to maxCheckErrors of them.
+func (s *scanner) note(field, format string, args ...any) {
+	if len(s.errs) < maxCheckErrors {
+		s.errs.Add(field, format, args...)
+	}
+}
+
+// member is the path of the member name of the object at path field
+// (facts, bill_ref → facts.bill_ref); an empty name is shown as "".
+func member(field, name string) string {
+	if name == "" {
+		name = `""`
+	}
+	return apperr.Join(field, name)
+}
+
+func controlProblem(r rune) string {
+	return fmt.Sprintf("must not contain control characters (U+%04X here) such as NUL, tabs or line breaks; text is one line", r)
+}
+
+// endOfBody reads the end of a body whose one value has been read: there
+// must be nothing more.
+func endOfBody(dec *jsontext.Decoder) error {
+	switch _, err := dec.ReadToken(); {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return malformed(err)
+	}
+	return apperr.New(apperr.ErrBadRequest, "malformed JSON: data after the top-level value")
+}
+
+// explain names every field that the decoder refuses in a body b of type
+// t, after the problems scanBody found (f, and the members with bad names,
+// which are not named again); first is the decoder's first error, or nil.
+// A value the decoder refuses (an unknown field, a wrong type, a bad
+// amount) is cut out of b and b decoded again, until it passes or the
+// answer is full.
+func explain(b []byte, t reflect.Type, f apperr.Fields, badNames []jsontext.Pointer, first error) error {
+	named := make(map[string]bool, len(f))
+	for _, e := range f {
+		named[e.Field] = true
+	}
+	err := first
+	for tries := 0; len(f) < maxCheckErrors && tries < 2*maxCheckErrors; tries++ {
+		if tries > 0 || err == nil {
+			err = jsonv2.Unmarshal(b, reflect.New(t).Interface(), decodeOptions)
+		}
+		if err == nil {
+			break
+		}
+		var se *jsonv2.SemanticError
+		if !errors.As(err, &se) {
+			return err // not the body's fault: t cannot be decoded into
+		}
+		if se.JSONPointer == "" && se.Err == nil {
+			want := goKind(se.GoType)
+			if want == "an object" {
+				want = "a JSON object"
+			}
+			return apperr.New(apperr.ErrBadRequest, "the body must be %s, not %s", want, jsonKind(byte(se.JSONKind)))
+		}
+		rest, field, ok := cut(b, se.JSONPointer)
+		if !named[field] && !slices.ContainsFunc(badNames, func(p jsontext.Pointer) bool { return p.Contains(se.JSONPointer) }) {
+			named[field] = true
+			f.Add(field, "%s", semanticProblem(se))
+		}
+		if !ok || bytes.Equal(rest, b) {
+			break // the top level, or an element that null does not fix: stop
+		}
+		b = rest
+	}
+	return f.Err()
+}
+
+// semanticProblem words what the decoder found wrong with a value.
+func semanticProblem(se *jsonv2.SemanticError) string {
+	t := se.GoType
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	s := anyShape
-	if t != nil {
-		s = shapeOf(t)
+	switch {
+	case errors.Is(se.Err, jsonv2.ErrUnknownName):
+		name := se.JSONPointer.LastToken()
+		if t != nil && t.Kind() == reflect.Struct {
+			for _, known := range fieldNames(t) {
+				if strings.EqualFold(known, name) {
+					return fmt.Sprintf("unknown field; did you mean %q?", known)
+				}
+			}
+		}
+		return "unknown field"
+	case se.Err == nil:
+		return fmt.Sprintf("must be %s, not %s", goKind(t), jsonKind(byte(se.JSONKind)))
+	case se.JSONKind == '0' && t != nil && t.Kind() >= reflect.Int && t.Kind() <= reflect.Uintptr:
+		return fmt.Sprintf("must be an integer within range, not %s", se.JSONValue)
+	case se.JSONKind == '0' && t != nil && (t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64):
+		return fmt.Sprintf("must be a number within range, not %s", se.JSONValue)
 	}
-	c := &checker{b: b}
-	c.space()
-	if !accepts(s, c.b[c.i]) {
-		return nil, true
-	}
-	c.value(s)
-	return c.errs, false
+	// A type's own UnmarshalJSON error (an amount, a date), which says
+	// what the value must be.
+	return se.Err.Error()
 }
 
-// fieldName renders the current path: facts.total_cost, claims[2].plan;
-// "body" for the top level.
-func (c *checker) fieldName(extra []byte) string {
-	var sb strings.Builder
-	for _, p := range c.path {
-		if p.key == nil {
-			sb.WriteString("[" + strconv.Itoa(p.index) + "]")
-			continue
-		}
-		if sb.Len() > 0 {
-			sb.WriteByte('.')
-		}
-		sb.Write(p.key)
+// fieldNames lists the JSON names of struct type t's fields, for the hint
+// on a name that differs only in case; the decoder alone decides which
+// names are known.
+func fieldNames(t reflect.Type) []string {
+	if names, ok := fieldNamesOf.Load(t); ok {
+		return names.([]string)
 	}
-	if extra != nil {
-		if sb.Len() > 0 {
-			sb.WriteByte('.')
-		}
-		sb.Write(extra)
-	}
-	if sb.Len() == 0 {
-		return "body"
-	}
-	return sb.String()
-}
-
-func (c *checker) add(extra []byte, format string, args ...any) {
-	if len(c.errs) < maxCheckErrors {
-		c.errs.Add(c.fieldName(extra), format, args...)
-	}
-}
-
-func (c *checker) space() {
-	for c.i < len(c.b) {
-		switch c.b[c.i] {
-		case ' ', '\t', '\n', '\r':
-			c.i++
+	names := []string{}
+	for _, sf := range reflect.VisibleFields(t) {
+		tag := sf.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		switch {
+		case !sf.IsExported() || tag == "-":
+		case sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct: // its fields are listed
+		case name != "":
+			names = append(names, name)
 		default:
-			return
+			names = append(names, sf.Name)
 		}
 	}
+	fieldNamesOf.Store(t, names)
+	return names
 }
 
-// jsonKind names the JSON value starting at b[i] in messages.
+var fieldNamesOf sync.Map // reflect.Type → []string
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// goKind names what a Go type accepts from JSON, in messages.
+func goKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a JSON value"
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) { // a date, say
+		return "a string"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a base64 string"
+		}
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a JSON value"
+}
+
+// jsonKind names a JSON value by its first byte (or jsontext.Kind), in
+// messages.
 func jsonKind(b byte) string {
 	switch b {
 	case '{':
@@ -308,364 +418,118 @@ func jsonKind(b byte) string {
 	return "a number"
 }
 
-// shapeName names what a shape accepts in messages.
-func shapeName(s *shape) string {
-	switch s.kind {
-	case shapeStruct, shapeMap:
-		return "an object"
-	case shapeList:
-		return "a list"
-	case shapeString, shapeBytes, shapeText:
-		return "a string"
-	case shapeBool:
-		return "true or false"
-	case shapeInt, shapeUint:
-		return "an integer"
-	case shapeFloat:
-		return "a number"
+// cut returns b without the value at p (its first occurrence), so that the
+// decoder can go on to the next problem: a member is left out, an element of
+// a list becomes null (which every type accepts) so that the indexes of the
+// others stay. It also returns p as a field path (categories[0].category,
+// "body" for the top level) and whether the value was found below the top
+// level.
+func cut(b []byte, p jsontext.Pointer) ([]byte, string, bool) {
+	if p == "" {
+		return b, "body", false
 	}
-	return "a JSON value"
+	c := cutter{dec: jsontext.NewDecoder(bytes.NewBuffer(b), syntaxOnly), body: b, at: p}
+	if err := c.find("", ""); err != nil || !c.found {
+		return b, pointerField(p), false
+	}
+	return slices.Concat(b[:c.start], c.with, b[c.end:]), c.field, true
 }
 
-// accepts reports whether a JSON value starting with first may become s.
-func accepts(s *shape, first byte) bool {
-	if first == 'n' {
-		return true
-	}
-	switch s.kind {
-	case shapeAny, shapeJSON, shapeOpaque, shapePtr:
-		return true
-	case shapeStruct, shapeMap:
-		return first == '{'
-	case shapeList:
-		return first == '['
-	case shapeString, shapeText:
-		return first == '"'
-	case shapeBytes:
-		return first == '"' || first == '['
-	case shapeBool:
-		return first == 't' || first == 'f'
-	}
-	return first == '-' || (first >= '0' && first <= '9') // numbers
+// cutter finds the value at a pointer in a body, and the bytes to cut.
+type cutter struct {
+	dec        *jsontext.Decoder
+	body       []byte
+	at         jsontext.Pointer
+	found      bool
+	start, end int    // what to cut out of body
+	with       []byte // and put in its place
+	field      string // at's path
 }
 
-// value checks the value at c.i against s and moves past it.
-func (c *checker) value(s *shape) {
-	c.space()
-	start, first := c.i, c.b[c.i]
-	if s.kind == shapeUnchecked {
-		c.skip()
-		return
-	}
-	if s.kind == shapePtr && first != 'n' {
-		c.value(s.elem)
-		return
-	}
-	if !accepts(s, first) {
-		c.add(nil, "must be %s, not %s", shapeName(s), jsonKind(first))
-		c.skip()
-		return
-	}
-	before := len(c.errs)
-	switch first {
-	case '{':
-		c.object(s)
-	case '[':
-		elem := anyShape
-		if s.kind == shapeList {
-			elem = s.elem
-		} else if s.kind == shapeBytes {
-			elem = byteShape
-		}
-		c.list(elem)
-	case '"':
-		c.text(false)
-	case 't':
-		c.i += 4
-	case 'f':
-		c.i += 5
-	case 'n':
-		c.i += 4
-	default:
-		c.number(s)
-	}
-	if len(c.errs) > before {
-		return // the text inside is already refused
-	}
-	raw := c.b[start:c.i]
-	switch {
-	case s.kind == shapeJSON:
-		if err := reflect.New(s.typ).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
-			c.add(nil, "%v", err)
-		}
-	case s.kind == shapeText && first == '"':
-		var str string
-		if json.Unmarshal(raw, &str) == nil {
-			if err := reflect.New(s.typ).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(str)); err != nil {
-				c.add(nil, "%v", err)
-			}
-		}
-	}
-}
+var null = []byte("null")
 
-// number checks a number literal against a numeric shape, as encoding/json
-// parses it: integers without fraction or exponent, within the type's range.
-func (c *checker) number(s *shape) {
-	start := c.i
-	for c.i < len(c.b) && strings.IndexByte("+-0123456789.eE", c.b[c.i]) >= 0 {
-		c.i++
-	}
-	lit := string(c.b[start:c.i])
-	var err error
-	switch s.kind {
-	case shapeInt:
-		_, err = strconv.ParseInt(lit, 10, s.bits)
-	case shapeUint:
-		_, err = strconv.ParseUint(lit, 10, s.bits)
-	case shapeFloat:
-		_, err = strconv.ParseFloat(lit, s.bits)
-	}
+// find reads the value at here (whose path is field), which holds c.at,
+// down to c.at.
+func (c *cutter) find(here jsontext.Pointer, field string) error {
+	tok, err := c.dec.ReadToken()
 	if err != nil {
-		if s.kind == shapeFloat {
-			c.add(nil, "must be a number within range, not %s", lit)
-		} else {
-			c.add(nil, "must be an integer within range, not %s", lit)
-		}
+		return err
 	}
-}
-
-// object checks an object against s (a struct, a map, or anything): every
-// key once, every key a field of the struct, every value its field's shape.
-func (c *checker) object(s *shape) {
-	c.i++ // {
-	var (
-		small []string // keys seen, for the usual small object
-		seen  map[string]bool
-	)
-	for c.more('}') {
-		keyStart := c.i
-		bad := c.text(true)
-		rawKey := c.b[keyStart+1 : c.i-1]
-		key := string(rawKey)
-		if bytes.IndexByte(rawKey, '\\') >= 0 {
-			_ = json.Unmarshal(c.b[keyStart:c.i], &key)
-			rawKey = []byte(key)
-		}
-		c.space()
-		c.i++ // :
-		if bad {
-			c.skip()
-			continue
-		}
-		repeated := false
-		if seen == nil && len(small) < 16 {
-			for _, k := range small {
-				repeated = repeated || k == key
+	switch tok.Kind() {
+	case '{':
+		for first := true; c.dec.PeekKind() != '}'; first = false {
+			afterPrevious := int(c.dec.InputOffset())
+			raw, err := c.dec.ReadValue()
+			if err != nil {
+				return err
 			}
-			small = append(small, key)
-		} else {
-			if seen == nil {
-				seen = make(map[string]bool, 32)
-				for _, k := range small {
-					seen[k] = true
+			nameStart := int(c.dec.InputOffset()) - len(raw)
+			name, _ := jsontext.AppendUnquote(nil, raw)
+			child, childField := here.AppendToken(string(name)), member(field, string(name))
+			switch {
+			case child == c.at:
+				if err := c.dec.SkipValue(); err != nil {
+					return err
 				}
-			}
-			repeated = seen[key]
-			seen[key] = true
-		}
-		if repeated {
-			if s.kind != shapeStruct || s.fields[key] != nil { // an unknown field is reported once, as unknown
-				c.add(rawKey, "is given twice; a JSON object may not repeat a key")
-			}
-			c.skip()
-			continue
-		}
-		var elem *shape
-		switch s.kind {
-		case shapeStruct:
-			elem = s.fields[key]
-			if elem == nil {
-				if exact, ok := s.folded[strings.ToLower(key)]; ok {
-					c.add(rawKey, "unknown field; did you mean %q?", exact)
-				} else {
-					c.add(rawKey, "unknown field")
+				c.found, c.field = true, childField
+				// With the comma before it, or for the first member after it.
+				c.start, c.end = afterPrevious, int(c.dec.InputOffset())
+				if first {
+					c.start = nameStart
+					if c.dec.PeekKind() != '}' {
+						c.end = bytes.IndexByte(c.body[c.end:], ',') + c.end + 1
+					}
 				}
-				c.skip()
+				return nil
+			case child.Contains(c.at): // (twice, if the key is repeated)
+				if err := c.find(child, childField); err != nil || c.found {
+					return err
+				}
 				continue
 			}
-		case shapeMap:
-			elem = s.elem
-		default:
-			elem = anyShape
-		}
-		c.path = append(c.path, pathPart{key: rawKey})
-		c.value(elem)
-		c.path = c.path[:len(c.path)-1]
-	}
-}
-
-// list checks every element of a list against elem.
-func (c *checker) list(elem *shape) {
-	c.i++ // [
-	for n := 0; c.more(']'); n++ {
-		c.path = append(c.path, pathPart{index: n})
-		c.value(elem)
-		c.path = c.path[:len(c.path)-1]
-	}
-}
-
-// more moves to the next member of an object or list, past its comma, and
-// reports whether there is one; at the closing byte it moves past it and
-// reports false.
-func (c *checker) more(closing byte) bool {
-	c.space()
-	if c.b[c.i] == closing {
-		c.i++
-		return false
-	}
-	if c.b[c.i] == ',' {
-		c.i++
-		c.space()
-	}
-	return true
-}
-
-// skip moves past the value at c.i without checking it (one already
-// refused as a whole).
-func (c *checker) skip() {
-	c.space()
-	depth := 0
-	for {
-		switch c.b[c.i] {
-		case '"':
-			c.skipString()
-		case '{', '[':
-			depth++
-			c.i++
-		case '}', ']':
-			depth--
-			c.i++
-		case ',', ':', ' ', '\t', '\n', '\r':
-			c.i++
-		default:
-			for c.i < len(c.b) && strings.IndexByte(",:]} \t\n\r", c.b[c.i]) < 0 {
-				c.i++
+			if err := c.dec.SkipValue(); err != nil {
+				return err
 			}
 		}
-		if depth == 0 {
-			return
-		}
-	}
-}
-
-func (c *checker) skipString() {
-	c.i++
-	for c.b[c.i] != '"' {
-		if c.b[c.i] == '\\' {
-			c.i++
-		}
-		c.i++
-	}
-	c.i++
-}
-
-// text checks the string at c.i and moves past it: valid UTF-8, no
-// unpaired surrogate escape, no control character (DESIGN §10). A problem
-// is reported on the current path, or, for a key, on the object holding
-// it, since the key itself cannot be printed. It reports whether there was
-// a problem.
-func (c *checker) text(isKey bool) bool {
-	c.i++ // "
-	problem := ""
-	for {
-		ch := c.b[c.i]
-		switch {
-		case ch == '"':
-			c.i++
-			if problem == "" {
-				return false
-			}
-			if isKey {
-				c.add(nil, "has a field name that is not acceptable text: it %s", problem)
-			} else {
-				c.add(nil, "%s", problem)
-			}
-			return true
-		case ch == '\\':
-			r, n, paired := c.escape()
-			c.i += n
+	case '[':
+		for i := 0; c.dec.PeekKind() != ']'; i++ {
+			child, childField := here.AppendToken(strconv.Itoa(i)), field+"["+strconv.Itoa(i)+"]"
 			switch {
-			case !paired:
-				if problem == "" {
-					problem = "contains an unpaired UTF-16 surrogate (\\ud800–\\udfff), which is not valid Unicode text"
+			case child == c.at:
+				raw, err := c.dec.ReadValue()
+				if err != nil {
+					return err
 				}
-			case BadRune(r) && problem == "":
-				problem = controlProblem(r)
-			}
-		case ch < utf8.RuneSelf:
-			if ch == 0x7f && problem == "" {
-				problem = controlProblem(0x7f)
-			}
-			c.i++
-		default:
-			r, n := utf8.DecodeRune(c.b[c.i:])
-			if r == utf8.RuneError && n == 1 {
-				if problem == "" {
-					problem = "is not valid UTF-8 text (a byte sequence was sent that is no character; check the file's or client's encoding)"
+				c.found, c.field, c.with = true, childField, null
+				c.end = int(c.dec.InputOffset())
+				c.start = c.end - len(raw)
+				return nil
+			case child.Contains(c.at): // (twice, if the key is repeated)
+				if err := c.find(child, childField); err != nil || c.found {
+					return err
 				}
-			} else if BadRune(r) && problem == "" {
-				problem = controlProblem(r)
+				continue
 			}
-			c.i += n
-		}
-	}
-}
-
-// escape reads the escape sequence at c.i and returns the character it
-// stands for, its length, and false for a surrogate escape without its
-// other half.
-func (c *checker) escape() (rune, int, bool) {
-	switch c.b[c.i+1] {
-	case 'u':
-		r := hex4(c.b[c.i+2 : c.i+6])
-		if !utf16.IsSurrogate(r) {
-			return r, 6, true
-		}
-		if r < 0xdc00 && c.i+12 <= len(c.b) && c.b[c.i+6] == '\\' && c.b[c.i+7] == 'u' {
-			if lo := hex4(c.b[c.i+8 : c.i+12]); lo >= 0xdc00 && lo <= 0xdfff {
-				return utf16.DecodeRune(r, lo), 12, true
+			if err := c.dec.SkipValue(); err != nil {
+				return err
 			}
 		}
-		return r, 6, false
-	case 'b':
-		return '\b', 2, true
-	case 'f':
-		return '\f', 2, true
-	case 'n':
-		return '\n', 2, true
-	case 'r':
-		return '\r', 2, true
-	case 't':
-		return '\t', 2, true
+	default:
+		return nil // a string or number: c.at is not in it
 	}
-	return rune(c.b[c.i+1]), 2, true // \" \\ \/
+	_, err = c.dec.ReadToken() // the end of the object or list, which does not hold c.at
+	return err
 }
 
-func hex4(b []byte) rune {
-	var r rune
-	for _, h := range b {
-		switch {
-		case h >= '0' && h <= '9':
-			r = r<<4 | rune(h-'0')
-		case h >= 'a' && h <= 'f':
-			r = r<<4 | rune(h-'a'+10)
-		case h >= 'A' && h <= 'F':
-			r = r<<4 | rune(h-'A'+10)
-		}
+// pointerField renders a JSON pointer that cut could not follow as a path,
+// without knowing which parts are list indexes.
+func pointerField(p jsontext.Pointer) string {
+	var field string
+	for tok := range p.Tokens() {
+		field = member(field, tok)
 	}
-	return r
-}
-
-func controlProblem(r rune) string {
-	return fmt.Sprintf("must not contain control characters (U+%04X here) such as NUL, tabs or line breaks; text is one line", r)
+	if field == "" {
+		return "body"
+	}
+	return field
 }
