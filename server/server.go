@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -39,6 +40,49 @@ type Config struct {
 	// get BulkTimeout (default 5 min). Past it the answer is 503.
 	RequestTimeout time.Duration
 	BulkTimeout    time.Duration
+	// MaxBulkMiB bounds the request bodies bulk requests (web.Bulk) hold
+	// at once, in MiB (default 64: two full 32 MiB batches, or many small
+	// ones); one that does not fit is answered 503 at once (web.BulkLimit).
+	MaxBulkMiB int
+	// The connection limits of Echo.Server, the http.Server that serves
+	// the router. ReadHeaderTimeout (default 10 s) bounds reading a
+	// request's headers, ReadTimeout (default 1 min) reading all of it,
+	// body included: a client that stops sending is cut off. WriteTimeout
+	// (default 30 s; keep it above RequestTimeout) bounds writing an
+	// ordinary answer from the end of the headers; bulk answers, exports
+	// streamed for minutes, may be written until their BulkTimeout
+	// (web.Deadlines). IdleTimeout (default 2 min) closes a keep-alive
+	// connection that carries no request.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+}
+
+// withDefaults fills in the default of every unset setting.
+func (cfg Config) withDefaults() Config {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&cfg.RequestTimeout, 3 * time.Second}, {&cfg.BulkTimeout, 5 * time.Minute},
+		{&cfg.ReadHeaderTimeout, 10 * time.Second}, {&cfg.ReadTimeout, time.Minute},
+		{&cfg.WriteTimeout, 30 * time.Second}, {&cfg.IdleTimeout, 2 * time.Minute},
+	} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if cfg.MaxBulkMiB <= 0 {
+		cfg.MaxBulkMiB = 64
+	}
+	return cfg
 }
 
 // App is the wired application.
@@ -59,20 +103,17 @@ type App struct {
 
 // New wires the services on d and builds the router.
 func New(d *db.DB, cfg Config) *App {
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 3 * time.Second
-	}
-	if cfg.BulkTimeout <= 0 {
-		cfg.BulkTimeout = 5 * time.Minute
-	}
+	cfg = cfg.withDefaults()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "huimin_database_up", Help: "1 while the database answers the health probe, 0 while requests are refused.",
+	}, func() float64 {
+		if d.Health.Err() != nil {
+			return 0
+		}
+		return 1
+	}))
 	a := &App{
 		DB: d, Metrics: reg, log: cfg.Log, now: cfg.Now,
 		Tokens: auth.NewService(d, cfg.Now),
@@ -91,10 +132,11 @@ func (a *App) router(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = web.ErrorHandler(a.log)
-	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.ReadHeaderTimeout, e.Server.ReadTimeout = cfg.ReadHeaderTimeout, cfg.ReadTimeout
+	e.Server.WriteTimeout, e.Server.IdleTimeout = cfg.WriteTimeout, cfg.IdleTimeout
 	// Echo's own 404/405 go through the same error handler, as the envelope.
 	e.Use(web.RequestIDs(), web.AccessLog(a.log), a.metrics(), web.Recover(a.log), web.BodyLimits(),
-		web.Deadlines(cfg.RequestTimeout, cfg.BulkTimeout))
+		web.Deadlines(cfg.RequestTimeout, cfg.BulkTimeout), a.databaseGate())
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": Version})
@@ -118,6 +160,8 @@ func (a *App) router(cfg Config) *echo.Echo {
 			return next(c)
 		}
 	})
+	// After authentication, so that only a caller who may act takes a slot.
+	e.Use(web.BulkLimit(cfg.MaxBulkMiB))
 	api := e.Group("/api/v1")
 	a.Tokens.Routes(api)
 	a.Plans.Routes(api)
@@ -128,14 +172,50 @@ func (a *App) router(cfg Config) *echo.Echo {
 	return e
 }
 
-// ready answers 200 when the database answers within two seconds, else 503.
+// ready answers 200 when the database answers within two seconds, else 503
+// — at once while the health breaker is open.
 func (a *App) ready(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	ctx, release, err := a.DB.Health.Guard(c.Request().Context())
+	if err != nil {
+		return apperr.New(apperr.ErrUnavailable, "the database does not answer")
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := a.DB.Ping(ctx); err != nil {
 		return apperr.New(apperr.ErrUnavailable, "the database does not answer")
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// databaseGate holds every /api/ request — each needs the database, for
+// its token if nothing else — to the database's health breaker (db.Health):
+// while it is open the answer is 503 at once, ordinary and bulk routes
+// alike, and a request under way when it opens is cancelled and answered
+// 503, instead of waiting for its own deadline (minutes on a bulk route)
+// on a database that stopped answering. Whatever error such a request then
+// returns — a driver's, a cancelled context wrapped by a service — is
+// answered as ErrDown, so a client sees one retryable answer. /healthz and
+// the other routes without the database pass.
+func (a *App) databaseGate() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !strings.HasPrefix(c.Request().URL.Path, "/api/") {
+				return next(c)
+			}
+			ctx, release, err := a.DB.Health.Guard(c.Request().Context())
+			if err != nil {
+				return err
+			}
+			defer release()
+			c.SetRequest(c.Request().WithContext(ctx))
+			err = next(c)
+			if err != nil && errors.Is(context.Cause(ctx), db.ErrDown) {
+				return db.ErrDown
+			}
+			return err
+		}
+	}
 }
 
 // metrics counts requests by route, method and status, and times them.

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
 
 	"huimin/internal/db"
 	"huimin/server"
@@ -19,7 +18,15 @@ import (
 // context ends; then it stops accepting, lets in-flight requests finish
 // within the shutdown timeout and closes the database.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
-	d, err := db.Open(ctx, cfg.DB, cfg.dbOptions())
+	opts := cfg.dbOptions()
+	opts.Health.OnChange = func(err error) {
+		if err != nil {
+			log.Error("the database does not answer; refusing requests until it does", "error", err.Error())
+		} else {
+			log.Info("the database answers again; serving requests")
+		}
+	}
+	d, err := db.Open(ctx, cfg.DB, opts)
 	if err != nil {
 		return err
 	}
@@ -30,7 +37,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	}
 	log.Info("schema migrated", "applied", n, "dialect", string(d.Dialect))
 
-	a := server.New(d, server.Config{Log: log, Now: time.Now, RequestTimeout: cfg.RequestTimeout})
+	a := server.New(d, cfg.serverConfig(log))
 	adminToken, err := a.Bootstrap(ctx)
 	if err != nil {
 		return err

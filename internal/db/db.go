@@ -33,6 +33,11 @@ type DB struct {
 	*gorm.DB
 	Dialect migrations.Dialect
 	SQL     *sql.DB
+	// Health is the breaker that a probe on a connection of its own drives
+	// from Open to Close (see Health). It is nil, always closed, on SQLite
+	// or with the probe turned off.
+	Health *Health
+	probe  *sql.DB // the probe's pool, apart from SQL so that a busy pool never delays a ping
 }
 
 // DefaultSpec is the embedded default of DESIGN §2.
@@ -44,6 +49,9 @@ type Options struct {
 	// SQLiteSync is SQLite's `synchronous` pragma: NORMAL (the default)
 	// survives kill -9 in WAL mode; FULL also survives power loss, slower.
 	SQLiteSync string
+	// Health tunes the probe of a MySQL database (see Health); a negative
+	// Health.Interval turns it off.
+	Health HealthOptions
 }
 
 // Open opens the database named by spec: "sqlite:PATH" or "mysql:DSN" (any
@@ -64,9 +72,10 @@ func Open(ctx context.Context, spec string, opts ...Options) (*DB, error) {
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var (
-		g   *gorm.DB
-		err error
-		d   migrations.Dialect
+		g     *gorm.DB
+		probe *sql.DB
+		err   error
+		d     migrations.Dialect
 	)
 	switch kind {
 	case "sqlite":
@@ -74,7 +83,7 @@ func Open(ctx context.Context, spec string, opts ...Options) (*DB, error) {
 		g, err = openSQLite(rest, o.SQLiteSync, cfg)
 	case "mysql":
 		d = migrations.MySQL
-		g, err = openMySQL(rest, cfg)
+		g, probe, err = openMySQL(rest, cfg)
 	default:
 		return nil, fmt.Errorf("HUIMIN_DB %q: unknown kind %q, want sqlite or mysql", spec, kind)
 	}
@@ -89,9 +98,16 @@ func Open(ctx context.Context, spec string, opts ...Options) (*DB, error) {
 	defer cancel()
 	if err := sqlDB.PingContext(pctx); err != nil {
 		_ = sqlDB.Close()
+		if probe != nil {
+			_ = probe.Close()
+		}
 		return nil, fmt.Errorf("open %s database: %w", kind, err)
 	}
-	return &DB{DB: g, Dialect: d, SQL: sqlDB}, nil
+	out := &DB{DB: g, Dialect: d, SQL: sqlDB, probe: probe}
+	if probe != nil && o.Health.Interval >= 0 {
+		out.Health = Watch(probe.PingContext, o.Health)
+	}
+	return out, nil
 }
 
 // openSQLite uses the pure-Go SQLite driver (no cgo, so `make run` needs no C
@@ -134,11 +150,13 @@ func openSQLite(path, sync string, cfg *gorm.Config) (*gorm.DB, error) {
 // utf8mb4, parseTime, READ COMMITTED (fewer gap locks, and each statement
 // after a locking read sees the latest commits), short dial timeouts so an
 // outage is answered with 503 quickly, and client-side interpolation to save
-// a round trip per statement.
-func openMySQL(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
+// a round trip per statement. It also returns the health probe's pool: one
+// connection to the same database, apart from the pool that requests
+// share.
+func openMySQL(dsn string, cfg *gorm.Config) (*gorm.DB, *sql.DB, error) {
 	mc, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("HUIMIN_DB mysql DSN: %w", err)
+		return nil, nil, fmt.Errorf("HUIMIN_DB mysql DSN: %w", err)
 	}
 	mc.ParseTime = true
 	if mc.Collation == "" || !strings.HasPrefix(mc.Collation, "utf8mb4") {
@@ -162,11 +180,11 @@ func openMySQL(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
 	}
 	g, err := gorm.Open(gormmysql.New(gormmysql.Config{DSN: mc.FormatDSN()}), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open mysql: %w", err)
+		return nil, nil, fmt.Errorf("open mysql: %w", err)
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Sized for a 2-core host: enough connections for 32 concurrent clients,
 	// short-lived enough to survive a server restart.
@@ -174,7 +192,16 @@ func openMySQL(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
 	sqlDB.SetMaxIdleConns(40)
 	sqlDB.SetConnMaxLifetime(5 * time.Minute)
 	sqlDB.SetConnMaxIdleTime(time.Minute)
-	return g, nil
+	connector, err := mysql.NewConnector(mc)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, nil, fmt.Errorf("open mysql: %w", err)
+	}
+	probe := sql.OpenDB(connector)
+	probe.SetMaxOpenConns(1)
+	probe.SetMaxIdleConns(1)
+	probe.SetConnMaxLifetime(5 * time.Minute)
+	return g, probe, nil
 }
 
 // Migrate applies pending migrations and returns how many ran.
@@ -182,8 +209,14 @@ func (d *DB) Migrate(ctx context.Context) (int, error) {
 	return migrations.Up(ctx, d.SQL, d.Dialect)
 }
 
-// Close closes the pool.
-func (d *DB) Close() error { return d.SQL.Close() }
+// Close stops the health probe and closes the pools.
+func (d *DB) Close() error {
+	d.Health.Stop()
+	if d.probe != nil {
+		_ = d.probe.Close()
+	}
+	return d.SQL.Close()
+}
 
 // Ping checks the database answers within the context's deadline.
 func (d *DB) Ping(ctx context.Context) error { return d.SQL.PingContext(ctx) }

@@ -1,16 +1,20 @@
 package web
 
 import (
+	"golang.org/x/sync/semaphore"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -157,27 +161,118 @@ func tooLarge(err error) bool {
 	return errors.As(err, &mb)
 }
 
+// Bulk reports the bulk routes — claim batches, registry imports, ledger
+// exports and verification, disbursements, settlements — by path: they get
+// the longer deadline (Deadlines) and share the bulk slots (BulkLimit).
+func Bulk(path string) bool {
+	switch {
+	case strings.HasSuffix(path, "/claim-batches"), strings.HasSuffix(path, "/beneficiaries/import"),
+		strings.HasSuffix(path, "/ledger/export"), strings.Contains(path, "/disbursements"),
+		strings.HasSuffix(path, "/settlements"), strings.HasSuffix(path, "/ledger/verify"):
+		return true
+	}
+	return false
+}
+
+// answerGrace is how long past its deadline a request may still take to
+// write its answer — the 503 of a request that ran out of time — and how
+// long past it the connection's read deadline is pushed (see Deadlines).
+const answerGrace = 10 * time.Second
+
 // Deadlines bounds each request's work, database calls included: a request
 // that cannot finish in time — the database stopped answering without
 // closing its connections, say — is answered 503 unavailable, which a client
 // may retry (claims carry idempotency keys), instead of hanging for the
 // driver's read timeout. Bulk routes (claim batches, registry imports,
 // ledger exports, disbursements, settlements) get the longer bulk limit.
+//
+// It also fits the connection's deadlines to the request's. A bulk answer
+// (an export streams for minutes) may be written until the bulk deadline,
+// past http.Server.WriteTimeout, which bounds the others. And once the body
+// is read, the read deadline moves past the request's: net/http reads the
+// connection in the background while a handler runs, and that read failing
+// at http.Server.ReadTimeout — which is only meant to bound reading the
+// request — would cancel the request's context.
 func Deadlines(normal, bulk time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			limit := normal
-			p := c.Request().URL.Path
-			switch {
-			case strings.HasSuffix(p, "/claim-batches"), strings.HasSuffix(p, "/beneficiaries/import"),
-				strings.HasSuffix(p, "/ledger/export"), strings.Contains(p, "/disbursements"),
-				strings.HasSuffix(p, "/settlements"), strings.HasSuffix(p, "/ledger/verify"):
+			limit, req := normal, c.Request()
+			isBulk := Bulk(req.URL.Path)
+			if isBulk {
 				limit = bulk
 			}
-			ctx, cancel := context.WithTimeout(c.Request().Context(), limit)
+			ctx, cancel := context.WithTimeout(req.Context(), limit)
 			defer cancel()
-			c.SetRequest(c.Request().WithContext(ctx))
+			deadline, _ := ctx.Deadline()
+			// Errors are ignored: a writer without deadlines (a test's
+			// recorder) has no connection to bound.
+			rc := http.NewResponseController(c.Response())
+			if isBulk {
+				_ = rc.SetWriteDeadline(deadline.Add(answerGrace))
+			}
+			readDone := func() { _ = rc.SetReadDeadline(deadline.Add(answerGrace)) }
+			if req.Body == nil || req.Body == http.NoBody {
+				readDone()
+			} else {
+				req.Body = &bodyEnd{ReadCloser: req.Body, atEOF: readDone}
+			}
+			c.SetRequest(req.WithContext(ctx))
 			return next(c)
 		}
 	}
+}
+
+// bodyEnd calls atEOF once, when the body has been read to its end.
+type bodyEnd struct {
+	io.ReadCloser
+	once  sync.Once
+	atEOF func()
+}
+
+func (b *bodyEnd) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.once.Do(b.atEOF)
+	}
+	return n, err
+}
+
+// BulkLimit bounds the request bodies that bulk requests (see Bulk) hold
+// at once to budgetMiB, so that concurrent 32 MiB batches and imports cannot
+// take the process's memory while small batches and exports run freely. A
+// bulk request weighs its Content-Length, at least 1 MiB (an export holds
+// buffers too) and BulkBodyLimit when the length is not declared (a chunked
+// upload may be that large). One that does not fit is answered 503
+// unavailable with Retry-After at once, before its body is read: a
+// semaphore, not a queue, because a queued upload would hold its connection
+// and its buffers while it waits. Other routes pass.
+func BulkLimit(budgetMiB int) echo.MiddlewareFunc {
+	budget := int64(max(budgetMiB, 1)) << 20
+	held := semaphore.NewWeighted(budget)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !Bulk(c.Request().URL.Path) {
+				return next(c)
+			}
+			w := bulkWeight(c.Request().ContentLength, budget)
+			if !held.TryAcquire(w) {
+				return apperr.New(apperr.ErrUnavailable, "bulk requests already hold the %d MiB allowed at once; retry later", budget>>20)
+			}
+			defer held.Release(w)
+			return next(c)
+		}
+	}
+}
+
+// bulkWeight is what a bulk request of this Content-Length counts against
+// the budget (-1: not declared).
+func bulkWeight(contentLength, budget int64) int64 {
+	w := contentLength
+	switch {
+	case w < 0:
+		w = BulkBodyLimit
+	case w < 1<<20:
+		w = 1 << 20
+	}
+	return min(w, BulkBodyLimit, budget)
 }
