@@ -57,11 +57,25 @@ func (s *Service) submitBatch(c echo.Context) error {
 	var bodies [][]byte
 	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if mt == "application/x-ndjson" || mt == "application/jsonl" {
+		// Each line is kept as a sub-slice of the body, not a copy: the
+		// split records where in the body each line starts (bufio.ScanLines
+		// returns a line from the start of what it is given).
 		sc := bufio.NewScanner(bytes.NewReader(body))
 		sc.Buffer(make([]byte, 0, 64*1024), web.BodyLimit)
+		pos, start := 0, 0
+		sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+			advance, token, err := bufio.ScanLines(data, atEOF)
+			if token != nil {
+				start = pos
+			}
+			pos += advance
+			return advance, token, err
+		})
 		for sc.Scan() {
-			if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
-				bodies = append(bodies, slices.Clone(line))
+			tok := sc.Bytes()
+			line := body[start : start+len(tok) : start+len(tok)]
+			if line = bytes.TrimSpace(line); len(line) > 0 {
+				bodies = append(bodies, line)
 			}
 		}
 		if err := sc.Err(); err != nil {
@@ -74,8 +88,9 @@ func (s *Service) submitBatch(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, raw := range items {
-			bodies = append(bodies, raw)
+		bodies = make([][]byte, len(items))
+		for i, raw := range items {
+			bodies[i] = raw
 		}
 	}
 	ans, err := s.SubmitBatch(c.Request().Context(), auth.Who(c), bodies)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,11 +229,17 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 		return BatchAnswer{}, apperr.Invalid("claims", "at most %d claims per batch, got %d", MaxBatch, len(bodies))
 	}
 	now := s.now()
-	items := make([]*item, len(bodies))
-	for i, body := range bodies {
-		items[i] = &item{index: i, body: body}
+	// A chunk's items are made when a worker takes the chunk, and dropped
+	// once it is stored, so that only the chunks in flight hold them.
+	chunks := make([][]*item, (len(bodies)+batchChunk-1)/batchChunk)
+	newChunk := func(k int) []*item {
+		lo, hi := k*batchChunk, min((k+1)*batchChunk, len(bodies))
+		chunk := make([]*item, hi-lo)
+		for j := range chunk {
+			chunk[j] = &item{index: lo + j, body: bodies[lo+j]}
+		}
+		return chunk
 	}
-	chunks := slices.Collect(slices.Chunk(items, batchChunk))
 
 	// Intake is CPU work without the database: workers check the chunks
 	// ahead of the transactions below, which take each chunk as soon as it
@@ -256,9 +261,32 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 		defer plansMu.Unlock()
 		return planFor(ctx, s.plans, plans, code)
 	}
-	for range min(runtime.GOMAXPROCS(0), len(chunks)) {
+	// The workers keep at most ahead chunks checked but not yet stored, so
+	// that a large batch is not decoded all at once: a worker takes a token
+	// before it takes the next chunk, and the loop below gives one back
+	// once a chunk is stored. When ctx is done they stop waiting for tokens
+	// (and skip intake), as before.
+	workers := min(runtime.GOMAXPROCS(0), len(chunks))
+	ahead := make(chan struct{}, workers+1)
+	release := func() {
+		select {
+		case <-ahead:
+		default:
+		}
+	}
+	for range workers {
 		go func() {
-			for k := int(next.Add(1) - 1); k < len(chunks); k = int(next.Add(1) - 1) {
+			for {
+				select {
+				case ahead <- struct{}{}:
+				case <-ctx.Done():
+				}
+				k := int(next.Add(1) - 1)
+				if k >= len(chunks) {
+					release()
+					return
+				}
+				chunks[k] = newChunk(k)
 				if ctx.Err() == nil {
 					if err := s.intake(chunks[k], planOf, now); err != nil {
 						failed.CompareAndSwap(nil, &err)
@@ -269,8 +297,12 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 		}()
 	}
 
-	for k, chunk := range chunks {
+	var ans BatchAnswer
+	ans.Results = make([]BatchResult, len(bodies))
+
+	for k := range chunks {
 		<-checked[k]
+		chunk := chunks[k]
 		if errp := failed.Load(); errp != nil {
 			return BatchAnswer{}, *errp
 		}
@@ -302,31 +334,38 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 			return BatchAnswer{}, db.Translate(err)
 		}
 		s.metrics.stored(chunk)
-	}
-	var ans BatchAnswer
-	ans.Results = make([]BatchResult, len(items))
-	for i, it := range items {
-		r := BatchResult{Index: i}
-		switch {
-		case it.err != nil:
-			r.Status = "failed"
-			eo := web.ErrorObject(it.err)
-			r.Error = &eo
-			ans.Summary.Failed++
-		case it.replayed:
-			r.Status = "replayed"
-			ans.Summary.Replayed++
-		default:
-			r.Status = "created"
-			ans.Summary.Created++
+		// The chunk is committed: keep only its answer, and let go of its
+		// items (body, decoded input, record).
+		for _, it := range chunk {
+			ans.Results[it.index] = batchResult(it, &ans)
 		}
-		if it.rec != nil && it.err == nil {
-			p := moneyString(it.rec.Payable)
-			r.ClaimID, r.ClaimStatus, r.Payable = it.rec.ID, it.rec.Status, &p
-		}
-		ans.Results[i] = r
+		chunks[k] = nil
+		release()
 	}
 	return ans, nil
+}
+
+// batchResult is a stored item's result, counted in ans's summary.
+func batchResult(it *item, ans *BatchAnswer) BatchResult {
+	r := BatchResult{Index: it.index}
+	switch {
+	case it.err != nil:
+		r.Status = "failed"
+		eo := web.ErrorObject(it.err)
+		r.Error = &eo
+		ans.Summary.Failed++
+	case it.replayed:
+		r.Status = "replayed"
+		ans.Summary.Replayed++
+	default:
+		r.Status = "created"
+		ans.Summary.Created++
+	}
+	if it.rec != nil && it.err == nil {
+		p := moneyString(it.rec.Payable)
+		r.ClaimID, r.ClaimStatus, r.Payable = it.rec.ID, it.rec.Status, &p
+	}
+	return r
 }
 
 // intake decodes and checks one chunk's claims, recording each failure on
