@@ -114,6 +114,7 @@ func New(d *db.DB, cfg Config) *App {
 		}
 		return 1
 	}))
+	registerBusinessMetrics(reg, d)
 	a := &App{
 		DB: d, Metrics: reg, log: cfg.Log, now: cfg.Now,
 		Tokens: auth.NewService(d, cfg.Now),
