@@ -147,6 +147,13 @@ func (a *App) router(cfg Config) *echo.Echo {
 	e.GET("/openapi.yaml", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/yaml", docs.OpenAPI)
 	})
+	e.GET("/docs", func(c echo.Context) error {
+		page, err := docs.Reference()
+		if err != nil {
+			return err
+		}
+		return c.HTMLBlob(http.StatusOK, page)
+	})
 
 	// Authentication runs for /api/ paths only. It is not group middleware:
 	// an Echo group with middleware registers catch-all not-found routes,
