@@ -35,6 +35,8 @@ var (
 	ErrSameApprover         = &Kind{"same_approver", 409}
 	ErrPlanClosed           = &Kind{"plan_closed", 409}
 	ErrMissingPayoutAccount = &Kind{"missing_payout_account", 409}
+	ErrNoticePending        = &Kind{"notice_pending", 409} // not yet published, or its notice period not over (DESIGN §14)
+	ErrObjectionOpen        = &Kind{"objection_open", 409} // an objection to the claim is not resolved (DESIGN §14)
 	ErrConflict             = &Kind{"conflict", 409}
 	ErrUnavailable          = &Kind{"unavailable", 503}
 	ErrInternal             = &Kind{"internal", 500}
