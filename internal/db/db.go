@@ -9,6 +9,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -37,7 +38,13 @@ type DB struct {
 	// from Open to Close (see Health). It is nil, always closed, on SQLite
 	// or with the probe turned off.
 	Health *Health
+	// Galera is set when the MySQL server is a Galera cluster node
+	// (wsrep_on): Ready then also requires the node to be Synced in the
+	// primary component (see cluster.go).
+	Galera bool
 	probe  *sql.DB // the probe's pool, apart from SQL so that a busy pool never delays a ping
+	log    *slog.Logger
+	retry  *retryMetrics
 }
 
 // DefaultSpec is the embedded default of DESIGN §2.
@@ -52,6 +59,10 @@ type Options struct {
 	// Health tunes the probe of a MySQL database (see Health); a negative
 	// Health.Interval turns it off.
 	Health HealthOptions
+	// Log gets a debug record for every transaction retried after a
+	// deadlock, a lock wait timeout, a Galera certification conflict or a
+	// busy SQLite (default: none).
+	Log *slog.Logger
 }
 
 // Open opens the database named by spec: "sqlite:PATH" or "mysql:DSN" (any
@@ -72,10 +83,11 @@ func Open(ctx context.Context, spec string, opts ...Options) (*DB, error) {
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var (
-		g     *gorm.DB
-		probe *sql.DB
-		err   error
-		d     migrations.Dialect
+		g      *gorm.DB
+		probe  *sql.DB
+		err    error
+		d      migrations.Dialect
+		galera bool
 	)
 	switch kind {
 	case "sqlite":
@@ -83,7 +95,7 @@ func Open(ctx context.Context, spec string, opts ...Options) (*DB, error) {
 		g, err = openSQLite(rest, o.SQLiteSync, cfg)
 	case "mysql":
 		d = migrations.MySQL
-		g, probe, err = openMySQL(rest, cfg)
+		g, probe, galera, err = openMySQL(ctx, rest, cfg)
 	default:
 		return nil, fmt.Errorf("HUIMIN_DB %q: unknown kind %q, want sqlite or mysql", spec, kind)
 	}
@@ -103,7 +115,11 @@ func Open(ctx context.Context, spec string, opts ...Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open %s database: %w", kind, err)
 	}
-	out := &DB{DB: g, Dialect: d, SQL: sqlDB, probe: probe}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	out := &DB{DB: g, Dialect: d, SQL: sqlDB, probe: probe, Galera: galera, log: log, retry: newRetryMetrics()}
 	if probe != nil && o.Health.Interval >= 0 {
 		out.Health = Watch(probe.PingContext, o.Health)
 	}
@@ -150,13 +166,16 @@ func openSQLite(path, sync string, cfg *gorm.Config) (*gorm.DB, error) {
 // utf8mb4, parseTime, READ COMMITTED (fewer gap locks, and each statement
 // after a locking read sees the latest commits), short dial timeouts so an
 // outage is answered with 503 quickly, and client-side interpolation to save
-// a round trip per statement. It also returns the health probe's pool: one
-// connection to the same database, apart from the pool that requests
-// share.
-func openMySQL(dsn string, cfg *gorm.Config) (*gorm.DB, *sql.DB, error) {
+// a round trip per statement. On a server that has wsrep_sync_wait (any
+// MariaDB with Galera support) it sets SyncWait, so that on a Galera
+// cluster a write acknowledged through one node is read by the next request
+// through any node (see cluster.go). It also returns the health probe's
+// pool: one connection to the same database, apart from the pool that
+// requests share, and whether the server is a Galera node.
+func openMySQL(ctx context.Context, dsn string, cfg *gorm.Config) (*gorm.DB, *sql.DB, bool, error) {
 	mc, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		return nil, nil, fmt.Errorf("HUIMIN_DB mysql DSN: %w", err)
+		return nil, nil, false, fmt.Errorf("HUIMIN_DB mysql DSN: %w", err)
 	}
 	mc.ParseTime = true
 	if mc.Collation == "" || !strings.HasPrefix(mc.Collation, "utf8mb4") {
@@ -178,13 +197,20 @@ func openMySQL(dsn string, cfg *gorm.Config) (*gorm.DB, *sql.DB, error) {
 	if _, ok := mc.Params["tx_isolation"]; !ok {
 		mc.Params["tx_isolation"] = "'READ-COMMITTED'"
 	}
+	galera, hasSyncWait, err := inspectMySQL(ctx, mc)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("open mysql database: %w", err)
+	}
+	if _, ok := mc.Params["wsrep_sync_wait"]; !ok && hasSyncWait {
+		mc.Params["wsrep_sync_wait"] = SyncWait
+	}
 	g, err := gorm.Open(gormmysql.New(gormmysql.Config{DSN: mc.FormatDSN()}), cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open mysql: %w", err)
+		return nil, nil, false, fmt.Errorf("open mysql: %w", err)
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	// Sized for a 2-core host: enough connections for 32 concurrent clients,
 	// short-lived enough to survive a server restart.
@@ -195,18 +221,27 @@ func openMySQL(dsn string, cfg *gorm.Config) (*gorm.DB, *sql.DB, error) {
 	connector, err := mysql.NewConnector(mc)
 	if err != nil {
 		_ = sqlDB.Close()
-		return nil, nil, fmt.Errorf("open mysql: %w", err)
+		return nil, nil, false, fmt.Errorf("open mysql: %w", err)
 	}
 	probe := sql.OpenDB(connector)
 	probe.SetMaxOpenConns(1)
 	probe.SetMaxIdleConns(1)
 	probe.SetConnMaxLifetime(5 * time.Minute)
-	return g, probe, nil
+	return g, probe, galera, nil
 }
 
-// Migrate applies pending migrations and returns how many ran.
+// Migrate applies pending migrations and returns how many ran. It holds the
+// database's "migrate" lock (Exclusive) while it does, so any number of
+// servers may start together on one database or cluster: the first
+// migrates, the others wait and then find nothing to apply.
 func (d *DB) Migrate(ctx context.Context) (int, error) {
-	return migrations.Up(ctx, d.SQL, d.Dialect)
+	var n int
+	err := d.Exclusive(ctx, "migrate", func(ctx context.Context) error {
+		var err error
+		n, err = migrations.Up(ctx, d.SQL, d.Dialect)
+		return err
+	})
+	return n, err
 }
 
 // Close stops the health probe and closes the pools.
@@ -237,35 +272,52 @@ func (d *DB) ReadSnapshot(ctx context.Context, fn func(tx *gorm.DB) error) error
 }
 
 // maxAttempts bounds retries of deadlocks and lock timeouts (DESIGN §10).
-const maxAttempts = 5
+// A Galera node gets a few more: there a transaction on a hot row (a
+// plan's budget) also conflicts with every write to it certified on the
+// other nodes meanwhile, and one more try is far cheaper than a 503 the
+// client resends; the pauses (5 ms × attempt², jittered) still end within
+// about a second.
+const (
+	maxAttempts       = 5
+	maxAttemptsGalera = 8
+)
 
-// Tx runs fn in one transaction. Deadlocks, lock wait timeouts and SQLite
-// busy errors roll back and retry a bounded number of times, so fn must be
-// safe to run again (it must not keep state from a failed attempt). The
-// returned error is translated with Translate.
+// Tx runs fn in one transaction. Deadlocks, lock wait timeouts, Galera
+// certification conflicts and SQLite busy errors roll back and retry a
+// bounded number of times, so fn must be safe to run again (it must not
+// keep state from a failed attempt). Each retry is counted (Collectors) and
+// logged at debug. The returned error is translated with Translate.
 func (d *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	limit := maxAttempts
+	if d.Galera {
+		limit = maxAttemptsGalera
+	}
 	var err error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
+	for attempt := 1; ; attempt++ {
 		err = d.DB.WithContext(ctx).Transaction(fn)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
+		reason := retryReason(err)
+		if reason == "" || ctx.Err() != nil {
 			break
 		}
-		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+		if attempt == limit {
+			d.retry.exhausted(reason)
+			d.logger().Debug("transaction failed after its last retry", "reason", reason, "attempts", attempt, "error", err.Error())
+			break
+		}
+		d.retry.retried(reason)
+		d.logger().Debug("retrying a transaction", "reason", reason, "attempt", attempt, "error", err.Error())
+		if !pause(ctx, backoff(attempt)) {
+			break
+		}
 	}
 	return Translate(err)
 }
 
-func retryable(err error) bool {
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1213 || me.Number == 1205
+func (d *DB) logger() *slog.Logger {
+	if d.log == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		c := se.Code() & 0xff
-		return c == 5 || c == 6 // SQLITE_BUSY, SQLITE_LOCKED
-	}
-	return false
+	return d.log
 }
 
 // IsDuplicate reports a unique or primary key violation.
@@ -298,6 +350,12 @@ func Translate(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return fmt.Errorf("%w: %v", apperr.ErrNotFound, err)
 	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		if ce := clusterError(me); ce != nil {
+			return ce
+		}
+	}
 	if Unavailable(err) {
 		return &apperr.Error{Kind: apperr.ErrUnavailable, Message: "the database is unavailable; retry later"}
 	}
@@ -321,6 +379,9 @@ func Unavailable(err error) bool {
 	if errors.As(err, &me) {
 		switch me.Number {
 		case 1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 1927, 1290, 1036:
+			return true
+		}
+		if clusterError(me) != nil {
 			return true
 		}
 	}

@@ -102,6 +102,14 @@ func server() (*sql.DB, error) {
 	return conn, nil
 }
 
+// EmptyMySQL makes a new, empty (unmigrated) MariaDB database for the test
+// and returns its DSN; it is dropped when the test ends. Without MariaDB the
+// test is skipped, or fails with CI=true.
+func EmptyMySQL(t testing.TB) string {
+	t.Helper()
+	return createMySQL(t)
+}
+
 // createMySQL makes a uniquely named database and returns its DSN; the
 // database is dropped when the test ends.
 func createMySQL(t testing.TB) string {
