@@ -211,15 +211,22 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 
 // EnsureAdmin creates an admin token named "admin" when no live admin token
 // exists, and returns its raw value (empty when one already existed). The
-// first `serve` on an empty database prints it once.
+// first `serve` on an empty database prints it once. Servers started
+// together look and create under the database's "admin-token" lock, so
+// exactly one of them creates and prints it.
 func (s *Service) EnsureAdmin(ctx context.Context) (string, error) {
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&Token{}).Where("role = ? AND revoked_at IS NULL", Admin).Count(&n).Error; err != nil {
-		return "", fmt.Errorf("count admin tokens: %w", db.Translate(err))
-	}
-	if n > 0 {
-		return "", nil
-	}
-	raw, _, err := s.Create(ctx, audit.Who{Actor: "system", Role: Admin}, NewInput{Role: Admin, Name: "admin"})
+	var raw string
+	err := s.db.Exclusive(ctx, "admin-token", func(ctx context.Context) error {
+		var n int64
+		if err := s.db.WithContext(ctx).Model(&Token{}).Where("role = ? AND revoked_at IS NULL", Admin).Count(&n).Error; err != nil {
+			return fmt.Errorf("count admin tokens: %w", db.Translate(err))
+		}
+		if n > 0 {
+			return nil
+		}
+		var err error
+		raw, _, err = s.Create(ctx, audit.Who{Actor: "system", Role: Admin}, NewInput{Role: Admin, Name: "admin"})
+		return err
+	})
 	return raw, err
 }
