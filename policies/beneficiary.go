@@ -34,6 +34,9 @@ type Beneficiary struct {
 	CountyCode    string  // one of Counties
 	HouseholdID   string  // optional; the cap subject of household caps
 	PayoutAccount string  // optional bank card or 一卡通 number; needed to disburse
+	Township      string  // optional 乡镇, as the rosters print it
+	Village       string  // optional 村
+	BankName      string  // optional 开户行, the bank that holds PayoutAccount
 	Residency     []Grant // Value is one of ResidencyTypes
 	Categories    []Grant // Value is one of Categories
 }
@@ -44,11 +47,19 @@ const (
 	householdIDMaxLen       = 40
 	payoutAccountMinDigits  = 8
 	payoutAccountMaxDigits  = 32
+	// The place fields of DESIGN §4, in characters (their VARCHAR columns,
+	// migration 00004, and docs/openapi.yaml's maxLength). The longest
+	// township and village names run to a dozen characters; a branch name
+	// (中国农业银行股份有限公司南阳内乡县支行) to about twenty.
+	TownshipMaxRunes = 64
+	VillageMaxRunes  = 64
+	BankNameMaxRunes = 128
 )
 
 // Validate checks every field and names each bad one by its path in the JSON
 // body of PUT /api/v1/beneficiaries/{id_number}: id_number, id_type, name,
-// county_code, household_id, payout_account, categories[i].category,
+// county_code, household_id, payout_account, township, village, bank_name,
+// categories[i].category,
 // categories[i].valid_from, categories[i].valid_to, residency[i].type, ... A
 // beneficiary needs at least one category or residency period.
 func (b Beneficiary) Validate() apperr.Fields {
@@ -103,6 +114,14 @@ func validateBeneficiaryPerson(f *apperr.Fields, b Beneficiary) {
 	if msg := payoutAccountProblem(b.PayoutAccount); msg != "" {
 		f.Add("payout_account", "%s", msg)
 	}
+	for _, p := range [...]struct {
+		field, value string
+		max          int
+	}{{"township", b.Township, TownshipMaxRunes}, {"village", b.Village, VillageMaxRunes}, {"bank_name", b.BankName, BankNameMaxRunes}} {
+		if msg := optionalTextProblem(p.value, p.max); msg != "" {
+			f.Add(p.field, "%s", msg)
+		}
+	}
 }
 
 // idTypeLabel names an id type in messages.
@@ -139,6 +158,18 @@ func beneficiaryNameProblem(s string) string {
 	if strings.TrimSpace(s) == "" && utf8.ValidString(s) && strings.IndexFunc(s, web.BadRune) < 0 {
 		return "required" // a name of spaces only is missing (DESIGN §10)
 	}
+	return optionalTextProblem(s, beneficiaryNameMaxRunes)
+}
+
+// optionalTextProblem says what is wrong with an optional one-line text of
+// at most max characters (township, village, bank_name), or "". Empty means
+// absent. The rules are the name's (DESIGN §10): valid UTF-8, no control
+// characters, no surrounding spaces; a text of spaces only is refused rather
+// than taken as absent, since a client that sent it meant something.
+func optionalTextProblem(s string, max int) string {
+	if s == "" {
+		return ""
+	}
 	if !utf8.ValidString(s) {
 		return "must be valid UTF-8 text"
 	}
@@ -149,8 +180,8 @@ func beneficiaryNameProblem(s string) string {
 		}
 		n++
 	}
-	if n > beneficiaryNameMaxRunes {
-		return fmt.Sprintf("must be at most %d characters, got %d", beneficiaryNameMaxRunes, n)
+	if n > max {
+		return fmt.Sprintf("must be at most %d characters, got %d", max, n)
 	}
 	if strings.TrimSpace(s) != s {
 		return "must not begin or end with spaces"
@@ -310,6 +341,9 @@ type BeneficiaryBody struct {
 	CountyCode    string          `json:"county_code"`
 	HouseholdID   string          `json:"household_id"`
 	PayoutAccount string          `json:"payout_account"`
+	Township      string          `json:"township"`
+	Village       string          `json:"village"`
+	BankName      string          `json:"bank_name"`
 	Residency     []ResidencyBody `json:"residency"`
 	Categories    []CategoryBody  `json:"categories"`
 }
@@ -327,6 +361,9 @@ func (body BeneficiaryBody) ToBeneficiary(idNumber string) (Beneficiary, apperr.
 		CountyCode:    body.CountyCode,
 		HouseholdID:   body.HouseholdID,
 		PayoutAccount: body.PayoutAccount,
+		Township:      body.Township,
+		Village:       body.Village,
+		BankName:      body.BankName,
 	}
 	if b.IDType == "" {
 		b.IDType = DetectIDType(idNumber)
@@ -355,8 +392,9 @@ func beneficiaryValidTo(f *apperr.Fields, field string, s *string) civil.Date {
 }
 
 // BeneficiaryView is a registry record in API answers (DESIGN §11). The full
-// view (admin, finance, auditor) has every field, household_id and
-// payout_account being null when absent; the limited view (insurers) has only
+// view (admin, finance, auditor) has every field, household_id,
+// payout_account, township, village and bank_name being null when absent;
+// the limited view (insurers) has only
 // id_number, county_code, county_name, categories and residency. Dates are
 // YYYY-MM-DD and valid_to is null when open-ended.
 type BeneficiaryView struct {
@@ -367,6 +405,9 @@ type BeneficiaryView struct {
 	CountyName    string          `json:"county_name"`
 	HouseholdID   *string         `json:"household_id"`
 	PayoutAccount *string         `json:"payout_account"`
+	Township      *string         `json:"township"`
+	Village       *string         `json:"village"`
+	BankName      *string         `json:"bank_name"`
 	Residency     []ResidencyBody `json:"residency"`
 	Categories    []CategoryBody  `json:"categories"`
 
@@ -395,6 +436,9 @@ func (b Beneficiary) View(full bool) BeneficiaryView {
 		v.Name = b.Name
 		v.HouseholdID = beneficiaryOptional(b.HouseholdID)
 		v.PayoutAccount = beneficiaryOptional(b.PayoutAccount)
+		v.Township = beneficiaryOptional(b.Township)
+		v.Village = beneficiaryOptional(b.Village)
+		v.BankName = beneficiaryOptional(b.BankName)
 	}
 	return v
 }

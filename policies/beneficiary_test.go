@@ -75,6 +75,16 @@ func TestBeneficiaryValidate(t *testing.T) {
 		{"payout account with spaces", func(b *Beneficiary) { b.PayoutAccount = "6222 0212 3456" }, []string{"payout_account"}},
 		{"payout account of 7 digits", func(b *Beneficiary) { b.PayoutAccount = "1234567" }, []string{"payout_account"}},
 		{"payout account of 33 digits", func(b *Beneficiary) { b.PayoutAccount = strings.Repeat("1", 33) }, []string{"payout_account"}},
+		{"places of exactly their limits", func(b *Beneficiary) {
+			b.Township, b.Village, b.BankName = strings.Repeat("镇", 64), strings.Repeat("村", 64), strings.Repeat("行", 128)
+		}, nil},
+		{"places one character over", func(b *Beneficiary) {
+			b.Township, b.Village, b.BankName = strings.Repeat("镇", 65), strings.Repeat("村", 65), strings.Repeat("行", 129)
+		}, []string{"township", "village", "bank_name"}},
+		{"a township with a line break", func(b *Beneficiary) { b.Township = "赤眉\n镇" }, []string{"township"}},
+		{"a village of spaces", func(b *Beneficiary) { b.Village = "  " }, []string{"village"}},
+		{"a bank name padded with a space", func(b *Beneficiary) { b.BankName = "农业银行 " }, []string{"bank_name"}},
+		{"a bank name that is not UTF-8", func(b *Beneficiary) { b.BankName = "\xd5\xc5" }, []string{"bank_name"}},
 		{"no category and no residency", func(b *Beneficiary) { b.Categories, b.Residency = nil, nil }, []string{"categories"}},
 		{"unknown second category", func(b *Beneficiary) {
 			b.Categories = append(b.Categories, Grant{Value: "veteran", ValidFrom: "2026-01-01"})
@@ -221,12 +231,14 @@ func TestBeneficiaryToBeneficiaryUndetectableID(t *testing.T) {
 
 func TestBeneficiaryView(t *testing.T) {
 	b := benPerson()
+	b.Township, b.Village, b.BankName = "赤眉镇", "桃园村", "中国农业银行内乡县支行"
 	full, err := json.Marshal(b.View(true))
 	require.NoError(t, err)
 	require.JSONEq(t, `{
 		"id_number":"`+b.IDNumber+`","id_type":"resident_id","name":"张三",
 		"county_code":"411325","county_name":"内乡县",
 		"household_id":"NX-0001","payout_account":"6222021234567890123",
+		"township":"赤眉镇","village":"桃园村","bank_name":"中国农业银行内乡县支行",
 		"residency":[{"type":"hukou","valid_from":"2020-01-01","valid_to":null}],
 		"categories":[{"category":"illness_poverty","valid_from":"2026-01-01","valid_to":"2026-12-31"}]}`, string(full))
 
@@ -236,17 +248,20 @@ func TestBeneficiaryView(t *testing.T) {
 		"id_number":"`+b.IDNumber+`","county_code":"411325","county_name":"内乡县",
 		"residency":[{"type":"hukou","valid_from":"2020-01-01","valid_to":null}],
 		"categories":[{"category":"illness_poverty","valid_from":"2026-01-01","valid_to":"2026-12-31"}]}`, string(limited))
-	require.NotContains(t, string(limited), "张三")
-	require.NotContains(t, string(limited), "6222021234567890123")
+	for _, s := range []string{"张三", "6222021234567890123", "赤眉镇", "桃园村", "支行"} {
+		require.NotContains(t, string(limited), s)
+	}
 	require.False(t, b.View(false).Full())
 
 	b.HouseholdID, b.PayoutAccount, b.Residency, b.Categories = "", "", nil, nil
+	b.Township, b.Village, b.BankName = "", "", ""
 	bare, err := json.Marshal(b.View(true))
 	require.NoError(t, err)
 	require.JSONEq(t, `{
 		"id_number":"`+b.IDNumber+`","id_type":"resident_id","name":"张三",
 		"county_code":"411325","county_name":"内乡县",
-		"household_id":null,"payout_account":null,"residency":[],"categories":[]}`, string(bare),
+		"household_id":null,"payout_account":null,"township":null,"village":null,"bank_name":null,
+		"residency":[],"categories":[]}`, string(bare),
 		"absent values are null and empty lists are [], not omitted")
 }
 

@@ -32,6 +32,10 @@ var (
 	DefaultFilingWindowDays      = 180
 )
 
+// MaxNoticeDays is the longest notice period a plan may have, in working
+// days (DESIGN §14).
+const MaxNoticeDays = 30
+
 // PlanNameMax is the longest plan name in characters (plans.name is
 // VARCHAR(200); docs/openapi.yaml).
 const PlanNameMax = 200
@@ -47,6 +51,7 @@ type Plan struct {
 	BudgetPolicy          string
 	DualApprovalThreshold decimal.Decimal
 	FilingWindowDays      int
+	NoticeDays            int // working days of public notice (公示) before payment; 0: none (DESIGN §14)
 	Status                string
 	RulesVersion          int
 	Rules                 Rules
@@ -72,6 +77,7 @@ type PlanInput struct {
 	BudgetPolicy          string          `json:"budget_policy"`
 	DualApprovalThreshold json.RawMessage `json:"dual_approval_threshold"`
 	FilingWindowDays      *int            `json:"filing_window_days"`
+	NoticeDays            *int            `json:"notice_days"`
 	Rules                 json.RawMessage `json:"rules"`
 }
 
@@ -146,6 +152,12 @@ func (in PlanInput) ToPlan() (Plan, decimal.Decimal, apperr.Fields) {
 		}
 		p.FilingWindowDays = *in.FilingWindowDays
 	}
+	if in.NoticeDays != nil {
+		if *in.NoticeDays < 0 || *in.NoticeDays > MaxNoticeDays {
+			f.Add("notice_days", "must be from 0 to %d working days", MaxNoticeDays)
+		}
+		p.NoticeDays = *in.NoticeDays
+	}
 	if known {
 		r, errs := ParseRules(prog.Code, in.Rules)
 		f.Merge("", errs)
@@ -167,6 +179,7 @@ type PlanView struct {
 	BudgetPolicy          string       `json:"budget_policy"`
 	DualApprovalThreshold money.Amount `json:"dual_approval_threshold"`
 	FilingWindowDays      int          `json:"filing_window_days"`
+	NoticeDays            int          `json:"notice_days"`
 	Status                string       `json:"status"`
 	Rules                 Rules        `json:"rules"`
 	RulesVersion          int          `json:"rules_version"`

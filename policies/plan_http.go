@@ -35,7 +35,7 @@ func (p Plan) View(b ledger.Budget) PlanView {
 		Code: p.Code, Programme: p.Programme, Name: p.Name,
 		CoverageStart: string(p.CoverageStart), CoverageEnd: string(p.CoverageEnd),
 		Counties: p.Counties, BudgetPolicy: p.BudgetPolicy,
-		DualApprovalThreshold: money.Of(p.DualApprovalThreshold), FilingWindowDays: p.FilingWindowDays,
+		DualApprovalThreshold: money.Of(p.DualApprovalThreshold), FilingWindowDays: p.FilingWindowDays, NoticeDays: p.NoticeDays,
 		Status: p.Status, Rules: p.Rules, RulesVersion: p.RulesVersion, Budget: b.Figures(),
 		CreatedAt: web.Timestamp(p.CreatedAt), UpdatedAt: web.Timestamp(p.UpdatedAt),
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,7 @@ type planRecord struct {
 	BudgetPolicy          string
 	DualApprovalThreshold int64
 	FilingWindowDays      int
+	NoticeDays            int
 	Status                string
 	RulesVersion          int
 	CreatedAt             int64 `gorm:"autoCreateTime:false"`
@@ -56,7 +58,7 @@ func recordOf(p Plan) planRecord {
 		Code: p.Code, Programme: p.Programme, Name: p.Name,
 		CoverageStart: string(p.CoverageStart), CoverageEnd: string(p.CoverageEnd),
 		Counties: strings.Join(p.Counties, ","), BudgetPolicy: p.BudgetPolicy,
-		DualApprovalThreshold: money.ToFen(p.DualApprovalThreshold), FilingWindowDays: p.FilingWindowDays,
+		DualApprovalThreshold: money.ToFen(p.DualApprovalThreshold), FilingWindowDays: p.FilingWindowDays, NoticeDays: p.NoticeDays,
 		Status: p.Status, RulesVersion: p.RulesVersion, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
@@ -66,7 +68,7 @@ func (r planRecord) plan() Plan {
 		Code: r.Code, Programme: r.Programme, Name: r.Name,
 		CoverageStart: civil.Date(r.CoverageStart), CoverageEnd: civil.Date(r.CoverageEnd),
 		Counties: []string{}, BudgetPolicy: r.BudgetPolicy,
-		DualApprovalThreshold: money.FromFen(r.DualApprovalThreshold), FilingWindowDays: r.FilingWindowDays,
+		DualApprovalThreshold: money.FromFen(r.DualApprovalThreshold), FilingWindowDays: r.FilingWindowDays, NoticeDays: r.NoticeDays,
 		Status: r.Status, RulesVersion: r.RulesVersion, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.Counties != "" {
@@ -384,35 +386,56 @@ func (s *Plans) Version(ctx context.Context, code string, version int) (RuleVers
 	return RuleVersion{Plan: rv.PlanCode, Version: rv.Version, Rules: json.RawMessage(rv.Rules), Actor: rv.Actor, CreatedAt: rv.CreatedAt}, nil
 }
 
-// seedPlans are the four 2026 plans of DESIGN §2 and the budget table.
+// seedPlans are the four 2026 plans of DESIGN §2 and the budget table, with
+// the notice periods of DESIGN §14 (ZFB and FPB publish 5 working days).
 var seedPlans = []struct {
 	code, programme, name, budget, policy string
+	noticeDays                            int
 }{
-	{"ZKB-2026", ZKB, "政康保 2026", "130000000.00", FirstCome},
-	{"ZFB-2026", ZFB, "政福保 2026", "10000000.00", FirstCome},
-	{"FPB-2026", FPB, "防贫保 2026", "20000000.00", FirstCome},
-	{"CYB-2026", CYB, "产业保 2026", "10000000.00", ProRata},
+	{"ZKB-2026", ZKB, "政康保 2026", "130000000.00", FirstCome, 0},
+	{"ZFB-2026", ZFB, "政福保 2026", "10000000.00", FirstCome, 5},
+	{"FPB-2026", FPB, "防贫保 2026", "20000000.00", FirstCome, 5},
+	{"CYB-2026", CYB, "产业保 2026", "10000000.00", ProRata, 0},
 }
 
 // Seed creates the four 2026 plans with default rules when no plan exists.
+// Any number of servers may start at once (DESIGN §19): seeding runs under
+// the database's "seed" lock, and is idempotent besides — a seed plan that
+// already exists is left as it is (409 conflict from Create is not an
+// error), and a seed cut short (the server killed after two plans) is
+// completed by the next start, as long as every plan there is one of the
+// seed's. A database with any other plan is not seeded.
 func (s *Plans) Seed(ctx context.Context) error {
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&planRecord{}).Count(&n).Error; err != nil {
+	return s.db.Exclusive(ctx, "seed", s.seed)
+}
+
+func (s *Plans) seed(ctx context.Context) error {
+	var existing []string
+	if err := s.db.WithContext(ctx).Model(&planRecord{}).Pluck("code", &existing).Error; err != nil {
 		return db.Translate(err)
 	}
-	if n > 0 {
-		return nil
+	seeded := map[string]bool{}
+	for _, sp := range seedPlans {
+		seeded[sp.code] = true
+	}
+	for _, code := range existing {
+		if !seeded[code] {
+			return nil
+		}
 	}
 	who := audit.Who{Actor: "system", Role: "admin"}
 	for _, sp := range seedPlans {
+		if slices.Contains(existing, sp.code) {
+			continue
+		}
 		p := Plan{
 			Code: sp.code, Programme: sp.programme, Name: sp.name,
 			CoverageStart: "2026-01-01", CoverageEnd: "2026-12-31", Counties: []string{},
 			BudgetPolicy: sp.policy, DualApprovalThreshold: DefaultDualApprovalThreshold,
 			FilingWindowDays: DefaultFilingWindowDays, Status: PlanActive, RulesVersion: 1,
-			Rules: DefaultRules(sp.programme),
+			NoticeDays: sp.noticeDays, Rules: DefaultRules(sp.programme),
 		}
-		if _, _, err := s.Create(ctx, who, p, decimal.RequireFromString(sp.budget)); err != nil {
+		if _, _, err := s.Create(ctx, who, p, decimal.RequireFromString(sp.budget)); err != nil && apperr.KindOf(err) != apperr.ErrConflict {
 			return fmt.Errorf("seed %s: %w", sp.code, err)
 		}
 	}

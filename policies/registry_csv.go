@@ -21,6 +21,11 @@ import (
 // RegistryCSVHeader is the exact first line of a registry import (DESIGN §4).
 const RegistryCSVHeader = "id_number,id_type,name,county_code,household_id,payout_account,kind,value,valid_from,valid_to"
 
+// RegistryCSVPlaceColumns may follow RegistryCSVHeader, all three in this
+// order (DESIGN §4: optional extra columns). A file without them imports as
+// before and leaves the place fields empty.
+const RegistryCSVPlaceColumns = "township,village,bank_name"
+
 // The values of a registry row's kind column.
 const (
 	// RegistryKindCategory marks a row whose value is one of Categories.
@@ -41,11 +46,19 @@ const (
 	regColValue
 	regColValidFrom
 	regColValidTo
-	regColCount
+	regColCount // the columns of RegistryCSVHeader
+)
+
+// Column positions of RegistryCSVPlaceColumns, which follow.
+const (
+	regColTownship = regColCount + iota
+	regColVillage
+	regColBankName
+	regColCountWithPlaces // the columns of a header with the place columns
 )
 
 var (
-	registryCSVColumns = strings.Split(RegistryCSVHeader, ",")
+	registryCSVColumns = strings.Split(RegistryCSVHeader+","+RegistryCSVPlaceColumns, ",")
 	utf8BOM            = []byte{0xEF, 0xBB, 0xBF}
 	// registryAnyValue accepts a value of either kind, to check the value of
 	// a row whose kind is itself wrong without reporting it twice.
@@ -137,10 +150,11 @@ func registryDecodeGB(b []byte) ([]byte, error) {
 //
 // Every bad row is reported, once per bad column, and skipped; good rows are
 // kept. A row's person fields (id_type, name, county_code, household_id,
-// payout_account) must equal those of the person's first good row; an empty
-// id_type is detected from the id number. Exact duplicate rows merge. A
-// header other than RegistryCSVHeader is one error at line 1 and nothing is
-// read. Errors are sorted by line.
+// payout_account, and township, village, bank_name when the file has them)
+// must equal those of the person's first good row; an empty id_type is
+// detected from the id number. Exact duplicate rows merge. A header other
+// than RegistryCSVHeader, optionally followed by RegistryCSVPlaceColumns, is
+// one error at line 1 and nothing is read. Errors are sorted by line.
 func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
 	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(utf8Text, utf8BOM)))
 	r.FieldsPerRecord = -1 // column counts are checked per row, to name the line
@@ -154,7 +168,8 @@ func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
 		}
 		return nil, []RowError{{Line: 1, Field: "header", Message: msg}}
 	}
-	if msg := registryHeaderProblem(header); msg != "" {
+	columns, msg := registryHeaderColumns(header)
+	if msg != "" {
 		return nil, []RowError{{Line: 1, Field: "header", Message: msg}}
 	}
 
@@ -183,8 +198,8 @@ func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
 		if blank {
 			continue
 		}
-		if len(rec) != regColCount {
-			errs = append(errs, RowError{Line: line, Field: "row", Message: fmt.Sprintf("has %d columns, expected %d: %s", len(rec), regColCount, RegistryCSVHeader)})
+		if len(rec) != columns {
+			errs = append(errs, RowError{Line: line, Field: "row", Message: fmt.Sprintf("has %d columns, expected %d: %s", len(rec), columns, strings.Join(registryCSVColumns[:columns], ","))})
 			continue
 		}
 
@@ -195,6 +210,9 @@ func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
 			CountyCode:    rec[regColCountyCode],
 			HouseholdID:   rec[regColHouseholdID],
 			PayoutAccount: rec[regColPayoutAccount],
+		}
+		if columns == regColCountWithPlaces {
+			row.Township, row.Village, row.BankName = rec[regColTownship], rec[regColVillage], rec[regColBankName]
 		}
 		if row.IDType == "" {
 			row.IDType = DetectIDType(row.IDNumber)
@@ -260,20 +278,26 @@ func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
 	return kept, errs
 }
 
-// registryHeaderProblem says how a header differs from RegistryCSVHeader, or "".
-func registryHeaderProblem(header []string) string {
-	for i, col := range registryCSVColumns {
-		if i >= len(header) {
-			return fmt.Sprintf("has %d columns; line 1 must be exactly %s", len(header), RegistryCSVHeader)
+// registryHeaderColumns returns the number of columns a header announces:
+// regColCount for RegistryCSVHeader, regColCountWithPlaces when
+// RegistryCSVPlaceColumns follow it. Anything else is a message saying how
+// the header differs.
+func registryHeaderColumns(header []string) (int, string) {
+	expected := fmt.Sprintf("line 1 must be exactly %s, optionally followed by ,%s", RegistryCSVHeader, RegistryCSVPlaceColumns)
+	if len(header) != regColCount && len(header) != regColCountWithPlaces {
+		for i := range min(len(header), regColCount) {
+			if got := strings.TrimSpace(header[i]); got != registryCSVColumns[i] {
+				return 0, fmt.Sprintf("column %d is %q, expected %q; %s", i+1, got, registryCSVColumns[i], expected)
+			}
 		}
-		if got := strings.TrimSpace(header[i]); got != col {
-			return fmt.Sprintf("column %d is %q, expected %q; line 1 must be exactly %s", i+1, got, col, RegistryCSVHeader)
+		return 0, fmt.Sprintf("has %d columns; %s", len(header), expected)
+	}
+	for i := range header {
+		if got := strings.TrimSpace(header[i]); got != registryCSVColumns[i] {
+			return 0, fmt.Sprintf("column %d is %q, expected %q; %s", i+1, got, registryCSVColumns[i], expected)
 		}
 	}
-	if len(header) != len(registryCSVColumns) {
-		return fmt.Sprintf("has %d columns; line 1 must be exactly %s", len(header), RegistryCSVHeader)
-	}
-	return ""
+	return len(header), ""
 }
 
 // registryPersonMismatches lists the person columns where row differs from
@@ -294,6 +318,15 @@ func registryPersonMismatches(p, row Beneficiary) []string {
 	}
 	if row.PayoutAccount != p.PayoutAccount {
 		cols = append(cols, "payout_account")
+	}
+	if row.Township != p.Township {
+		cols = append(cols, "township")
+	}
+	if row.Village != p.Village {
+		cols = append(cols, "village")
+	}
+	if row.BankName != p.BankName {
+		cols = append(cols, "bank_name")
 	}
 	return cols
 }

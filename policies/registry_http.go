@@ -149,6 +149,7 @@ func registryClashRows(text []byte, clashing map[string]bool) []RowError {
 	}
 	seen := map[period]firstRow{}
 	var errs []RowError
+	columns := 0 // the header's, which ParseRegistryCSV accepted
 	for n := 0; ; n++ {
 		rec, err := rd.Read()
 		if err == io.EOF {
@@ -160,7 +161,11 @@ func registryClashRows(text []byte, clashing map[string]bool) []RowError {
 			}
 			break
 		}
-		if n == 0 || len(rec) != regColCount || !clashing[strings.TrimSpace(rec[regColIDNumber])] {
+		if n == 0 {
+			columns = len(rec)
+			continue
+		}
+		if len(rec) != columns || !clashing[strings.TrimSpace(rec[regColIDNumber])] {
 			continue // the header, or a row of a person without clashes
 		}
 		for i := range rec {

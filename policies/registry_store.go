@@ -38,6 +38,9 @@ type beneficiaryRecord struct {
 	CountyCode    string
 	HouseholdID   string
 	PayoutAccount string
+	Township      string
+	Village       string
+	BankName      string
 	CreatedAt     int64 `gorm:"autoCreateTime:false"`
 	UpdatedAt     int64 `gorm:"autoUpdateTime:false"`
 }
@@ -58,7 +61,7 @@ func (beneficiaryGrantRecord) TableName() string { return "beneficiary_grants" }
 
 // Sizes of the bulk writes. A chunk of people is one transaction: small
 // enough to hold its locks briefly and to stay under SQLite's 32766 bound
-// variables per statement (1000 people × 8 columns), large enough that an
+// variables per statement (1000 people × 11 columns), large enough that an
 // import of 100,000 rows takes a few dozen round trips, not 100,000.
 const (
 	registryChunk      = 1000
@@ -69,7 +72,7 @@ const (
 // keeps its created_at.
 var upsertBeneficiary = clause.OnConflict{
 	Columns:   []clause.Column{{Name: "id_number"}},
-	DoUpdates: clause.AssignmentColumns([]string{"id_type", "name", "county_code", "household_id", "payout_account", "updated_at"}),
+	DoUpdates: clause.AssignmentColumns([]string{"id_type", "name", "county_code", "household_id", "payout_account", "township", "village", "bank_name", "updated_at"}),
 }
 
 // LoadBeneficiary reads one registry record with its periods, in tx, so that
@@ -96,7 +99,7 @@ func LoadBeneficiary(ctx context.Context, tx *gorm.DB, idNumber string) (Benefic
 func LoadBeneficiaries(ctx context.Context, tx *gorm.DB, ids []string) (map[string]Beneficiary, error) {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	rows, err := tx.WithContext(ctx).Raw(`SELECT b.id_number, b.id_type, b.name, b.county_code, b.household_id, b.payout_account,
-		g.kind, g.value, g.valid_from, g.valid_to
+		b.township, b.village, b.bank_name, g.kind, g.value, g.valid_from, g.valid_to
 		FROM beneficiaries b LEFT JOIN beneficiary_grants g ON g.id_number = b.id_number
 		WHERE b.id_number IN ? ORDER BY b.id_number, g.kind, g.valid_from, g.value`, ids).Rows()
 	if err != nil {
@@ -110,7 +113,7 @@ func LoadBeneficiaries(ctx context.Context, tx *gorm.DB, ids []string) (map[stri
 			kind, value, from, validTo sql.NullString
 		)
 		if err := rows.Scan(&b.IDNumber, &b.IDType, &b.Name, &b.CountyCode, &b.HouseholdID, &b.PayoutAccount,
-			&kind, &value, &from, &validTo); err != nil {
+			&b.Township, &b.Village, &b.BankName, &kind, &value, &from, &validTo); err != nil {
 			return nil, err
 		}
 		if prev, ok := out[b.IDNumber]; ok {
@@ -282,6 +285,7 @@ func writeBeneficiaries(ctx context.Context, tx *gorm.DB, people []Beneficiary, 
 		recs[i] = beneficiaryRecord{
 			IDNumber: p.IDNumber, IDType: p.IDType, Name: p.Name, CountyCode: p.CountyCode,
 			HouseholdID: p.HouseholdID, PayoutAccount: p.PayoutAccount,
+			Township: p.Township, Village: p.Village, BankName: p.BankName,
 			CreatedAt: ms, UpdatedAt: ms, // created_at is ignored for an existing row
 		}
 		grants = appendGrantRecords(grants, p.IDNumber, RegistryKindCategory, p.Categories)
@@ -370,6 +374,42 @@ func PayoutAccounts(ctx context.Context, tx *gorm.DB, idNumbers []string) (map[s
 	out := make(map[string]string, len(rows))
 	for _, r := range rows {
 		out[r.IDNumber] = r.PayoutAccount
+	}
+	return out, nil
+}
+
+// RegistryEntry is a registry record's person fields without its periods:
+// what a roster prints about a payee (DESIGN §14, §15).
+type RegistryEntry struct {
+	IDNumber      string
+	IDType        string
+	Name          string
+	CountyCode    string
+	HouseholdID   string
+	PayoutAccount string
+	Township      string // "" when unknown
+	Village       string // "" when unknown
+	BankName      string // "" when unknown
+}
+
+// LoadRegistryEntries returns the person fields of each id on record, in
+// tx, with one statement per registryChunk ids (a roster of 10000 payees is
+// ten round trips, within every database's bound on placeholders). Unknown
+// ids are absent from the map.
+func LoadRegistryEntries(ctx context.Context, tx *gorm.DB, idNumbers []string) (map[string]RegistryEntry, error) {
+	ids := slices.Compact(slices.Sorted(slices.Values(idNumbers)))
+	out := make(map[string]RegistryEntry, len(ids))
+	for start := 0; start < len(ids); start += registryChunk {
+		var recs []beneficiaryRecord
+		if err := tx.WithContext(ctx).Where("id_number IN ?", ids[start:min(start+registryChunk, len(ids))]).Find(&recs).Error; err != nil {
+			return nil, db.Translate(err)
+		}
+		for _, r := range recs {
+			out[r.IDNumber] = RegistryEntry{
+				IDNumber: r.IDNumber, IDType: r.IDType, Name: r.Name, CountyCode: r.CountyCode, HouseholdID: r.HouseholdID,
+				PayoutAccount: r.PayoutAccount, Township: r.Township, Village: r.Village, BankName: r.BankName,
+			}
+		}
 	}
 	return out, nil
 }
