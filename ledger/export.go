@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -9,8 +10,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
 	"gorm.io/gorm"
 
 	"huimin/internal/apperr"
@@ -24,6 +27,30 @@ import (
 // Columns of the ledger export and list (DESIGN §8), in order.
 var Columns = []string{"seq", "at", "plan", "kind", "claim_id", "beneficiary_id", "county_code", "amount",
 	"from_account", "to_account", "actor", "prev_hash", "hash"}
+
+// ColumnsZH are Columns as the Chinese header of an export with lang=zh
+// names them (DESIGN §16), in the same order. Only the header changes: the
+// values, and so the hash chain, are the same in either language.
+var ColumnsZH = []string{"序号", "时间", "计划", "类型", "理赔编号", "受益人证件号", "区县代码", "金额",
+	"转出账户", "转入账户", "操作人", "前哈希", "哈希"}
+
+// Header languages of an export.
+const (
+	LangEN = "en"
+	LangZH = "zh"
+)
+
+// Header returns the export's header row in lang (LangEN or LangZH).
+func Header(lang string) []string {
+	if lang == LangZH {
+		return ColumnsZH
+	}
+	return Columns
+}
+
+// columnWidths are the XLSX widths of Columns, in characters: an `at` is 24
+// characters, a claim id 26, a hash 64.
+var columnWidths = []float64{8, 25, 18, 10, 28, 20, 10, 16, 12, 12, 14, 66, 66}
 
 // EntryView is a ledger entry as the list and exports show it. The
 // beneficiary id is masked; it is outside the hash.
@@ -142,9 +169,17 @@ var ContentTypes = map[string]string{
 	FormatNDJSON: "application/x-ndjson",
 }
 
-// Export writes the selected entries to w in format. CSV starts with a
-// UTF-8 BOM so that Excel shows Chinese text, and follows RFC 4180.
+// Export writes the selected entries to w in format with the English
+// header (ExportLang with LangEN).
 func (s *Service) Export(ctx context.Context, f Filter, format string, w io.Writer) error {
+	return s.ExportLang(ctx, f, format, LangEN, w)
+}
+
+// ExportLang writes the selected entries to w in format, the header (CSV,
+// XLSX) in lang; NDJSON keys are the English column names whatever lang is.
+// CSV starts with a UTF-8 BOM so that Excel shows Chinese text, and follows
+// RFC 4180.
+func (s *Service) ExportLang(ctx context.Context, f Filter, format, lang string, w io.Writer) error {
 	switch format {
 	case FormatCSV:
 		bw := bufio.NewWriterSize(w, 64*1024)
@@ -153,7 +188,7 @@ func (s *Service) Export(ctx context.Context, f Filter, format string, w io.Writ
 		}
 		cw := csv.NewWriter(bw)
 		cw.UseCRLF = true
-		if err := cw.Write(Columns); err != nil {
+		if err := cw.Write(Header(lang)); err != nil {
 			return err
 		}
 		if err := s.eachEntry(ctx, f, func(e Entry) error { return cw.Write(entryView(e).row()) }); err != nil {
@@ -172,44 +207,37 @@ func (s *Service) Export(ctx context.Context, f Filter, format string, w io.Writ
 		}
 		return bw.Flush()
 	case FormatXLSX:
-		return s.exportXLSX(ctx, f, w)
+		return s.exportXLSX(ctx, f, lang, w)
 	}
 	return apperr.Invalid("format", "must be csv, xlsx or ndjson")
 }
 
-// exportXLSX uses excelize's StreamWriter, which spills rows to a temporary
-// file instead of holding the sheet in memory.
-func (s *Service) exportXLSX(ctx context.Context, f Filter, w io.Writer) error {
-	x := excelize.NewFile()
-	defer x.Close()
-	sw, err := x.NewStreamWriter("Sheet1")
+// exportXLSX writes the entries as a Sheet (streamed: memory does not grow
+// with the number of rows). seq is an integer cell and amount a number cell
+// with two decimals, so that a spreadsheet adds them up; every other column
+// — at, the ids, county_code, the hashes — is text, exactly as in the CSV, so
+// that the hashed values survive (DESIGN §16).
+func (s *Service) exportXLSX(ctx context.Context, f Filter, lang string, w io.Writer) error {
+	header := Header(lang)
+	cols := make([]SheetColumn, len(header))
+	for i, h := range header {
+		cols[i] = SheetColumn{Header: h, Width: columnWidths[i]}
+	}
+	sh, err := NewSheet("Sheet1", cols)
 	if err != nil {
 		return err
 	}
-	header := make([]any, len(Columns))
-	for i, c := range Columns {
-		header[i] = c
-	}
-	if err := sw.SetRow("A1", header); err != nil {
-		return err
-	}
-	n := 1
-	row := make([]any, len(Columns))
+	defer sh.Close()
 	err = s.eachEntry(ctx, f, func(e Entry) error {
-		n++
-		for i, v := range entryView(e).row() {
-			row[i] = v // text cells: amounts and hashes must stay exactly as written
-		}
-		cell, _ := excelize.CoordinatesToCellName(1, n)
-		return sw.SetRow(cell, row)
+		v := entryView(e)
+		return sh.Row(v.Seq, v.At, v.Plan, v.Kind, v.ClaimID, v.BeneficiaryID, v.CountyCode, SheetAmount(e.Amount),
+			v.FromAccount, v.ToAccount, v.Actor, v.PrevHash, v.Hash)
 	})
 	if err != nil {
 		return err
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	return x.Write(w)
+	_, err = sh.WriteTo(w)
+	return err
 }
 
 // Verification is the answer of GET /api/v1/ledger/verify.
@@ -295,19 +323,46 @@ func VerifyTx(ctx context.Context, tx *gorm.DB, plan string) (Verification, erro
 // gaps, each prev_hash is the previous row's hash, and each hash matches the
 // row. An export that starts mid-chain (a date filter) is taken from its
 // first row's prev_hash. It returns the first bad line (1 = header) and why.
+//
+// It reads the file as downloaded and as a spreadsheet saves it again, as
+// far as that keeps what was hashed (README, "Spreadsheets"):
+//   - the header may be either language's (Columns or ColumnsZH); columns
+//     are read by position, the same in both;
+//   - UTF-8 with or without a BOM, or GBK (a Chinese header saved as "CSV"
+//     on a Chinese Windows; every value is ASCII, the same in either);
+//   - an amount written without its trailing zeros (100 for 100.00): the
+//     chain hashes the amount with two decimals (DESIGN §8), so it is
+//     hashed that way whatever the file shows;
+//   - a first prev_hash of 64 zeros shortened to zeros (a spreadsheet takes
+//     it for the number 0).
+//
+// Anything else changed — a value, an `at` turned into a date, a hash — is
+// a bad line.
 func VerifyExport(r io.Reader) (rows int, badLine int, reason string, err error) {
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, 64*1024)
 	if b, _ := br.Peek(3); string(b) == "\ufeff" {
 		_, _ = br.Discard(3)
 	}
-	cr := csv.NewReader(br)
+	in := io.Reader(br)
+	if first, _ := br.Peek(4096); len(first) > 0 {
+		if i := bytes.IndexByte(first, '\n'); i >= 0 {
+			first = first[:i]
+		}
+		if !utf8.Valid(first) {
+			in = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
+		}
+	}
+	cr := csv.NewReader(in)
 	cr.FieldsPerRecord = len(Columns)
 	header, err := cr.Read()
 	if err != nil {
 		return 0, 1, "", fmt.Errorf("read header: %w", err)
 	}
-	if strings.Join(header, ",") != strings.Join(Columns, ",") {
-		return 0, 1, "the header is not the ledger export's", nil
+	for i := range header {
+		header[i] = strings.TrimSpace(header[i])
+	}
+	if got := strings.Join(header, ","); got != strings.Join(Columns, ",") && got != strings.Join(ColumnsZH, ",") {
+		return 0, 1, "the header is not the ledger export's (in English or Chinese)", nil
 	}
 	chains := map[string]*chain{}
 	line := 1
@@ -322,8 +377,12 @@ func VerifyExport(r io.Reader) (rows int, badLine int, reason string, err error)
 		}
 		rows++
 		seq, serr := strconv.ParseInt(rec[0], 10, 64)
-		if _, aerr := money.Parse(rec[7]); serr != nil || aerr != nil {
+		amount, aerr := money.Parse(rec[7])
+		if serr != nil || aerr != nil {
 			return rows, line, "seq or amount is not a number", nil
+		}
+		if strings.Trim(rec[11], "0") == "" && rec[11] != "" {
+			rec[11] = GenesisHash
 		}
 		plan := rec[2]
 		c, ok := chains[plan]
@@ -332,7 +391,7 @@ func VerifyExport(r io.Reader) (rows int, badLine int, reason string, err error)
 			c.prev, c.lastSeq = rec[11], seq-1
 			chains[plan] = c
 		}
-		canonical := strings.Join([]string{rec[0], plan, rec[3], rec[4], rec[7], rec[8], rec[9], rec[10], rec[1]}, "|")
+		canonical := strings.Join([]string{rec[0], plan, rec[3], rec[4], money.String(amount), rec[8], rec[9], rec[10], rec[1]}, "|")
 		c.add(seq, rec[11], canonical, rec[12])
 		if c.bad != nil {
 			return rows, line, c.reason, nil

@@ -59,6 +59,16 @@ func (s *Service) export(c echo.Context) error {
 	if _, ok := ContentTypes[format]; !ok {
 		fe.Add("format", "must be csv, xlsx or ndjson")
 	}
+	// lang picks the header's language (DESIGN §16); NDJSON keys never
+	// change, so it takes the parameter and ignores it.
+	lang := c.QueryParam("lang")
+	switch lang {
+	case "":
+		lang = LangEN
+	case LangEN, LangZH:
+	default:
+		fe.Add("lang", "must be en or zh")
+	}
 	plan := c.QueryParam("plan")
 	fe = checkPlanParam(fe, plan)
 	if err := fe.Err(); err != nil {
@@ -67,7 +77,11 @@ func (s *Service) export(c echo.Context) error {
 	f := Filter{Plan: plan, From: from, To: to}
 	ctx := c.Request().Context()
 	if err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		return audit.Write(ctx, tx, s.now(), auth.Who(c), "ledger.export", f.Plan, format)
+		outcome := format
+		if lang == LangZH && format != FormatNDJSON {
+			outcome += " zh"
+		}
+		return audit.Write(ctx, tx, s.now(), auth.Who(c), "ledger.export", f.Plan, outcome)
 	}); err != nil {
 		return err
 	}
@@ -81,7 +95,7 @@ func (s *Service) export(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	// Past this point the status is sent; a failure can only cut the stream,
 	// and the verifier will then find the file incomplete.
-	if err := s.Export(ctx, f, format, c.Response()); err != nil {
+	if err := s.ExportLang(ctx, f, format, lang, c.Response()); err != nil {
 		return fmt.Errorf("ledger export interrupted: %w", db.Translate(err))
 	}
 	return nil
