@@ -151,6 +151,8 @@ type View struct {
 	Breakdown      []policies.Step `json:"breakdown"`
 	RulesVersion   int             `json:"rules_version"`
 	Approvals      []Approval      `json:"approvals"`
+	Notice         *NoticeRef      `json:"notice"`     // the notice (公示) it was published in; annotate fills it
+	Objections     []ObjectionView `json:"objections"` // objections (异议), oldest first (DESIGN §14)
 	SubmittedAt    string          `json:"submitted_at"`
 	UpdatedAt      string          `json:"updated_at"`
 }
@@ -175,6 +177,7 @@ func (r record) view(approvals []Approval) View {
 	if v.Approvals == nil {
 		v.Approvals = []Approval{}
 	}
+	v.Objections = []ObjectionView{}
 	return v
 }
 

@@ -15,6 +15,7 @@ import (
 	"huimin/internal/db"
 	"huimin/internal/ids"
 	"huimin/internal/money"
+	"huimin/internal/webhooks"
 	"huimin/policies"
 )
 
@@ -126,8 +127,26 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 		if err := insertClaims(ctx, tx, created); err != nil {
 			return err
 		}
+		if err := s.Webhooks.EnqueueMany(ctx, tx, filedEvents(created, now)); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// filedEvents are the webhook events of newly filed claims: assessed or
+// rejected, each carrying the claim as the API answers it.
+func filedEvents(created []*record, now time.Time) []webhooks.Event {
+	evs := make([]webhooks.Event, 0, len(created))
+	for _, rec := range created {
+		typ := webhooks.ClaimAssessed
+		if rec.Status == Rejected {
+			typ = webhooks.ClaimRejected
+		}
+		r := rec
+		evs = append(evs, webhooks.Event{Type: typ, Org: r.Org, ClaimID: r.ID, At: now, Claim: func() (any, error) { return r.view(nil), nil }})
+	}
+	return evs
 }
 
 // programmes are the four programmes by code, built once:
@@ -145,9 +164,10 @@ var programmes = sync.OnceValue(func() map[string]policies.Programme {
 // plans are validated, so that does not happen).
 func programme(code string) policies.Programme { return programmes()[code] }
 
-// decide checks eligibility in DESIGN §6's order, recording every failing
-// reason, and assesses the claims that pass. history holds the counted claims
-// of the claim's household.
+// decide makes the record of a claim being filed and judges it (judge:
+// eligibility in DESIGN §6's order, recording every failing reason, and the
+// assessment of a claim that passes). history holds the counted claims of
+// the claim's household.
 func (s *Service) decide(in checked, plan policies.Plan, people map[string]policies.Beneficiary, history []policies.Prior, org string, now time.Time) *record {
 	b, known := people[in.BeneficiaryID]
 	household := householdOf(people, in.BeneficiaryID)
@@ -164,23 +184,69 @@ func (s *Service) decide(in checked, plan policies.Plan, people map[string]polic
 	evidence, _ := json.Marshal(in.evidence)
 	rec.Facts, rec.Evidence = string(facts), string(evidence)
 
+	j := judge(claimCase{
+		plan: plan, beneficiary: b, known: known, beneficiaryID: in.BeneficiaryID, household: household, subject: subject,
+		eventDate: in.eventDate, cause: in.Cause, facts: in.facts, factBase: factBase, evidenceKinds: evidenceKinds(in.evidence),
+	}, history, now)
+	rec.Status, rec.Counted, rec.Base, rec.Payable = j.status, j.counted, j.base, j.payable
+	rs, _ := json.Marshal(j.reasons)
+	bd, _ := json.Marshal(j.breakdown)
+	rec.Reasons, rec.Breakdown = string(rs), string(bd)
+	return rec
+}
+
+// claimCase is one claim as judge sees it: the intake's typed fields and
+// what the pipeline loaded for it. The claims pipeline builds it from a
+// claim being filed; the what-if simulation from a stored claim; the early
+// warnings from a settlement record no one has claimed.
+type claimCase struct {
+	plan          policies.Plan // its Rules are the rules applied
+	beneficiary   policies.Beneficiary
+	known         bool // the beneficiary is in the registry
+	beneficiaryID string
+	household     string // the cap household (householdOf)
+	subject       string // the cap subject (policies.CapSubjectOf)
+	eventDate     civil.Date
+	cause         string
+	facts         policies.Facts
+	factBase      int64 // fen: money.ToFen(money.Round(facts.Base()))
+	evidenceKinds []string
+}
+
+// judgement is the pipeline's decision on a claimCase.
+type judgement struct {
+	reasons       []Reason // never nil
+	breakdown     []policies.Step
+	status        string // Assessed or Rejected
+	counted       bool
+	base, payable int64 // fen; base is 0 unless the claim was assessed
+}
+
+// judge is the pipeline's rule on one claim, pure: eligibility in DESIGN
+// §6's order, recording every failing reason, then the standing the earlier
+// counted claims of its household (history) give it, and the assessment of
+// a claim that passed. now is the filing instant (late_submission). Every
+// caller that must decide as a claim would be decided calls it: decide,
+// Simulate and Judge.
+func judge(c claimCase, history []policies.Prior, now time.Time) judgement {
+	plan, b, known := c.plan, c.beneficiary, c.known
 	var reasons []Reason
 	if !known {
 		reasons = append(reasons, reason(ReasonUnknownBeneficiary))
 	}
-	if !in.eventDate.Within(plan.CoverageStart, plan.CoverageEnd) {
+	if !c.eventDate.Within(plan.CoverageStart, plan.CoverageEnd) {
 		reasons = append(reasons, reason(ReasonOutsideCoverage))
 	}
-	if civil.Today(now) > in.eventDate.AddDays(plan.FilingWindowDays) {
+	if civil.Today(now) > c.eventDate.AddDays(plan.FilingWindowDays) {
 		reasons = append(reasons, reason(ReasonLateSubmission))
 	}
 	if known && !plan.CoversCounty(b.CountyCode) {
 		reasons = append(reasons, reason(ReasonOutsidePlanArea))
 	}
-	categories := b.CategoriesOn(in.eventDate)
+	categories := b.CategoriesOn(c.eventDate)
 	for _, code := range policies.CheckEligibility(policies.EligibilityInput{
-		Rules: plan.Rules, Cause: in.Cause, Facts: in.facts, Categories: categories,
-		Residency: b.ResidencyOn(in.eventDate), EvidenceKinds: evidenceKinds(in.evidence),
+		Rules: plan.Rules, Cause: c.cause, Facts: c.facts, Categories: categories,
+		Residency: b.ResidencyOn(c.eventDate), EvidenceKinds: c.evidenceKinds,
 	}) {
 		if !known && (code == ReasonNotCoveredCategory || code == ReasonResidencyNotEligible) {
 			continue // implied by unknown_beneficiary
@@ -188,11 +254,7 @@ func (s *Service) decide(in checked, plan policies.Plan, people map[string]polic
 		reasons = append(reasons, reason(code))
 	}
 
-	st := policies.StandingOf(policies.Pending{
-		Plan: plan.Code, Programme: plan.Programme, BeneficiaryID: in.BeneficiaryID, HouseholdID: household,
-		CapSubject: subject, EventDate: rec.EventDate, Cause: in.Cause, Reference: rec.Reference,
-		ServiceType: rec.ServiceType, FactBase: factBase,
-	}, history)
+	st := policies.StandingOf(c.pending(), history)
 	h := st.History
 	if st.Duplicate {
 		reasons = append(reasons, reason(ReasonDuplicateClaim))
@@ -201,11 +263,11 @@ func (s *Service) decide(in checked, plan policies.Plan, people map[string]polic
 		reasons = append(reasons, reason(ReasonAlreadyCompensated))
 	}
 
-	var breakdown []policies.Step
+	var j judgement
 	if len(reasons) == 0 {
-		a := policies.Assess(policies.AssessInput{Rules: plan.Rules, Cause: in.Cause, Facts: in.facts, Categories: categories, History: h})
-		breakdown = a.Breakdown
-		rec.Base, rec.Payable = money.ToFen(money.Round(a.Base)), money.ToFen(a.Payable)
+		a := policies.Assess(policies.AssessInput{Rules: plan.Rules, Cause: c.cause, Facts: c.facts, Categories: categories, History: h})
+		j.breakdown = a.Breakdown
+		j.base, j.payable = money.ToFen(money.Round(a.Base)), money.ToFen(a.Payable)
 		switch {
 		case a.Payable.IsPositive():
 		case a.CapReached:
@@ -214,22 +276,41 @@ func (s *Service) decide(in checked, plan policies.Plan, people map[string]polic
 			reasons = append(reasons, reason(ReasonNothingPayable))
 		}
 	}
-	rec.Status = Assessed
+	j.status = Assessed
 	if len(reasons) > 0 {
-		rec.Status = Rejected
-		rec.Payable = 0
+		j.status = Rejected
+		j.payable = 0
 	}
-	rec.Counted = counts(rec.Status, reasons)
+	j.counted = counts(j.status, reasons)
 	if reasons == nil {
 		reasons = []Reason{}
 	}
-	if breakdown == nil {
-		breakdown = []policies.Step{}
+	if j.breakdown == nil {
+		j.breakdown = []policies.Step{}
 	}
-	rs, _ := json.Marshal(reasons)
-	bd, _ := json.Marshal(breakdown)
-	rec.Reasons, rec.Breakdown = string(rs), string(bd)
-	return rec
+	j.reasons = reasons
+	return j
+}
+
+// pending is the claim as policies.StandingOf compares it with the earlier
+// ones.
+func (c claimCase) pending() policies.Pending {
+	return policies.Pending{
+		Plan: c.plan.Code, Programme: c.plan.Programme, BeneficiaryID: c.beneficiaryID, HouseholdID: c.household,
+		CapSubject: c.subject, EventDate: string(c.eventDate), Cause: c.cause, Reference: c.facts.Reference(),
+		ServiceType: c.facts.ServiceType, FactBase: c.factBase,
+	}
+}
+
+// prior is what the judged claim contributes to later claims of its
+// household when it counts: the same fields pastOf reads from a stored one.
+func (c claimCase) prior(j judgement) policies.Prior {
+	p := c.pending()
+	return policies.Prior{
+		Plan: p.Plan, Programme: p.Programme, BeneficiaryID: p.BeneficiaryID, HouseholdID: p.HouseholdID,
+		CapSubject: p.CapSubject, EventDate: p.EventDate, Cause: p.Cause, Reference: p.Reference,
+		ServiceType: p.ServiceType, Base: j.base, FactBase: p.FactBase, Payable: j.payable,
+	}
 }
 
 // planFor loads an active plan for intake: 422 when the code is missing, 404

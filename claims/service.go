@@ -20,6 +20,7 @@ import (
 	"huimin/internal/db"
 	"huimin/internal/groupcommit"
 	"huimin/internal/web"
+	"huimin/internal/webhooks"
 	"huimin/policies"
 )
 
@@ -31,6 +32,10 @@ type Service struct {
 	plans   *policies.Plans
 
 	filings *groupcommit.Committer[*fileReq, Answer]
+
+	// Webhooks receives claim.assessed and claim.rejected in the
+	// transaction that files the claim (an outbox); nil sends nothing.
+	Webhooks *webhooks.Service
 }
 
 // New returns the claims service, which reads plans through plans;
@@ -408,7 +413,11 @@ func (s *Service) Get(ctx context.Context, org, id string) (View, error) {
 	if err != nil {
 		return View{}, db.Translate(err)
 	}
-	return rec.view(approvals[id]), nil
+	v := []View{rec.view(approvals[id])}
+	if err := annotate(ctx, s.db.DB, v); err != nil {
+		return View{}, db.Translate(err)
+	}
+	return v[0], nil
 }
 
 // Filter narrows a claim list (DESIGN §11). From and To bound the submission
@@ -442,6 +451,9 @@ func (s *Service) List(ctx context.Context, f Filter) ([]View, error) {
 	views := make([]View, len(recs))
 	for i, r := range recs {
 		views[i] = r.view(approvals[r.ID])
+	}
+	if err := annotate(ctx, s.db.DB, views); err != nil {
+		return nil, db.Translate(err)
 	}
 	return views, nil
 }

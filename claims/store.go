@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"huimin/internal/apperr"
+	"huimin/internal/db"
 	"huimin/internal/ids"
 	"huimin/policies"
 )
@@ -64,7 +65,9 @@ func Read(ctx context.Context, tx *gorm.DB, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return rec.view(approvals[id]), nil
+	v := []View{rec.view(approvals[id])}
+	err = annotate(ctx, tx, v)
+	return v[0], err
 }
 
 // Locked is a claim locked FOR UPDATE for a transition, with its whole row,
@@ -115,7 +118,10 @@ func LockStates(ctx context.Context, tx *gorm.DB, ids []string) ([]State, error)
 func (l *Locked) View(approvals []Approval, now time.Time) View {
 	r := l.rec
 	r.Status, r.Reserved, r.ReservedAmount = l.Status, l.Reserved, l.ReservedAmount
-	if l.Status != l.rec.Status || l.ReservedAmount != l.rec.ReservedAmount || l.touched {
+	switch {
+	case l.touched:
+		r.UpdatedAt = db.Bumped(l.rec.UpdatedAt, now.UnixMilli()) // what Touch stored
+	case l.Status != l.rec.Status || l.ReservedAmount != l.rec.ReservedAmount:
 		r.UpdatedAt = now.UnixMilli()
 	}
 	return r.view(approvals)
@@ -165,9 +171,13 @@ func MoneyStates(ctx context.Context, tx *gorm.DB) ([]MoneyState, error) {
 // Touch marks claims changed without changing their status: a first of two
 // approvals writes the claim row it decided on, so that on a Galera cluster
 // a second approval certified on another node conflicts with it instead of
-// both committing without seeing each other (DESIGN §19).
+// both committing without seeing each other (DESIGN §19). The row must
+// really change — MariaDB neither updates nor certifies a row written with
+// the values it has, as when a claim is approved in the millisecond it was
+// assessed — so updated_at is bumped (db.Bump): now, or one past the stored
+// value.
 func Touch(ctx context.Context, tx *gorm.DB, ids []string, now time.Time) error {
-	return tx.WithContext(ctx).Model(&record{}).Where("id IN ?", ids).Update("updated_at", now.UnixMilli()).Error
+	return tx.WithContext(ctx).Model(&record{}).Where("id IN ?", ids).Update("updated_at", db.Bump("updated_at", now.UnixMilli())).Error
 }
 
 // ApprovalsOf returns the approvals of several claims, oldest first.
@@ -390,3 +400,54 @@ type capSubject struct {
 }
 
 func (capSubject) TableName() string { return "cap_subjects" }
+
+// ApprovalState is what the invariant check compares with a claim's
+// approvals: its status, payable, reservation and how many approvals it has.
+type ApprovalState struct {
+	ID, Plan, Status string
+	Payable          int64 // fen
+	Reserved         bool
+	Approvals        int
+}
+
+// ApprovalStates returns every claim whose approvals could disagree with
+// its status: each assessed claim that has an approval, and each approved,
+// disbursed or paid claim, with its number of approvals. An assessed claim
+// is found from its approvals (by primary key), not by scanning every
+// assessed claim.
+func ApprovalStates(ctx context.Context, tx *gorm.DB) ([]ApprovalState, error) {
+	type row struct {
+		ID, PlanCode, Status string
+		Payable              int64
+		Reserved             bool
+		Approvals            int
+	}
+	var pending, decided []row
+	if err := tx.WithContext(ctx).Table("claim_approvals AS a").Joins("JOIN claims AS c ON c.id = a.claim_id").
+		Select("c.id, c.plan_code, c.status, c.payable, c.reserved, COUNT(*) AS approvals").
+		Where("c.status = ?", Assessed).Group("c.id, c.plan_code, c.status, c.payable, c.reserved").Scan(&pending).Error; err != nil {
+		return nil, err
+	}
+	if err := tx.WithContext(ctx).Table("claims AS c").Joins("LEFT JOIN claim_approvals AS a ON a.claim_id = c.id").
+		Select("c.id, c.plan_code, c.status, c.payable, c.reserved, COUNT(a.actor) AS approvals").
+		Where("c.status IN ?", []string{Approved, Disbursed, Paid}).Group("c.id, c.plan_code, c.status, c.payable, c.reserved").Scan(&decided).Error; err != nil {
+		return nil, err
+	}
+	out := make([]ApprovalState, 0, len(pending)+len(decided))
+	for _, r := range append(pending, decided...) {
+		out = append(out, ApprovalState{ID: r.ID, Plan: r.PlanCode, Status: r.Status, Payable: r.Payable, Reserved: r.Reserved, Approvals: r.Approvals})
+	}
+	return out, nil
+}
+
+// MoveStatus sets claims that are in status from to status to, in one
+// statement, and returns how many it changed; whether they count toward
+// accumulation and caps follows from the status. The caller holds their
+// locks (Lock) and has checked each, so a count short of len(ids) means a
+// claim was not in from. A disbursement sets its thousands of claims aside
+// this way (approved → disbursed), and back when it is cancelled.
+func MoveStatus(ctx context.Context, tx *gorm.DB, ids []string, from, to string, now time.Time) (int64, error) {
+	res := tx.WithContext(ctx).Model(&record{}).Where("id IN ? AND status = ?", ids, from).
+		Updates(map[string]any{"status": to, "counted": counts(to, nil), "updated_at": now.UnixMilli()})
+	return res.RowsAffected, res.Error
+}
