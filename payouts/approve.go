@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"huimin/internal/groupcommit"
 	"huimin/internal/money"
 	"huimin/internal/web"
+	"huimin/internal/webhooks"
 	"huimin/ledger"
 	"huimin/policies"
 )
@@ -33,6 +35,13 @@ type Service struct {
 	terms sync.Map // plan code → terms
 
 	approvals *groupcommit.Committer[approveReq, claims.View]
+
+	// Webhooks receives claim.approved, claim.declined, claim.paid and
+	// claim.payment_failed in the transaction of each change (an outbox);
+	// nil sends nothing.
+	Webhooks *webhooks.Service
+
+	transitions *Transitions // nil until RegisterMetrics
 }
 
 // New returns the payouts service.
@@ -105,17 +114,25 @@ func (s *Service) Revoke(ctx context.Context, who audit.Who, id string, in Reaso
 		return claims.View{}, err
 	}
 	return s.finish(ctx, who, id, "claim.revoke", in.Reason, func(tx *gorm.DB, st *claims.State, now time.Time) error {
-		if st.Status != claims.Approved {
-			return invalidState(*st, "revoked")
-		}
-		if st.Reserved && st.ReservedAmount > 0 {
-			if _, _, err := ledger.Append(tx.Statement.Context, tx, st.Plan, who.Actor, now, move(ledger.Release, *st, st.ReservedAmount)); err != nil {
-				return err
-			}
-		}
-		st.Status, st.Reserved, st.ReservedAmount = claims.Declined, false, 0
-		return nil
+		return revokeApproved(tx, who.Actor, st, now)
 	})
+}
+
+// revokeApproved is the revocation of an approved claim, for Revoke and for
+// an upheld objection (notice.go) alike: the claim becomes declined and its
+// reservation, if any, goes back to the available budget with a release
+// ledger entry, in tx. The caller saves st.
+func revokeApproved(tx *gorm.DB, actor string, st *claims.State, now time.Time) error {
+	if st.Status != claims.Approved {
+		return invalidState(*st, "revoked")
+	}
+	if st.Reserved && st.ReservedAmount > 0 {
+		if _, _, err := ledger.Append(tx.Statement.Context, tx, st.Plan, actor, now, move(ledger.Release, *st, st.ReservedAmount)); err != nil {
+			return err
+		}
+	}
+	st.Status, st.Reserved, st.ReservedAmount = claims.Declined, false, 0
+	return nil
 }
 
 // finish runs a one-claim transition: lock, change, save, audit, read back.
@@ -137,11 +154,18 @@ func (s *Service) finish(ctx context.Context, who audit.Who, id, action, note st
 		if err := audit.Write(ctx, tx, now, who, action, id, st.Status+": "+truncate(note, 40)); err != nil {
 			return err
 		}
-		view, err = claims.Read(ctx, tx, id)
-		return err
+		if view, err = claims.Read(ctx, tx, id); err != nil {
+			return err
+		}
+		if st.Status != claims.Declined {
+			return nil
+		}
+		return s.Webhooks.Enqueue(ctx, tx, webhooks.Event{Type: webhooks.ClaimDeclined, Org: st.Org, ClaimID: id, At: now, Claim: view})
 	})
 	if err != nil {
 		s.auditRefusal(ctx, who, action, id, err)
+	} else {
+		s.count(view.Plan, strings.TrimPrefix(action, "claim.")+"d", 1) // declined, revoked
 	}
 	return view, err
 }

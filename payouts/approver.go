@@ -12,6 +12,7 @@ import (
 	"huimin/internal/audit"
 	"huimin/internal/groupcommit"
 	"huimin/internal/web"
+	"huimin/internal/webhooks"
 	"huimin/ledger"
 	"huimin/policies"
 )
@@ -101,6 +102,17 @@ func (s *Service) approveGroup(ctx context.Context, group []approveReq) ([]group
 		results, err = s.decideGroup(ctx, tx, group, now)
 		return err
 	})
+	if err == nil {
+		for _, r := range results {
+			if r.Err == nil {
+				if r.Value.Status == claims.Approved {
+					s.count(r.Value.Plan, "approved", 1)
+				} else {
+					s.count(r.Value.Plan, "first_approval", 1)
+				}
+			}
+		}
+	}
 	return results, err
 }
 
@@ -165,6 +177,7 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []approveR
 		records                       []audit.Record
 		reserveIDs, plainIDs, firstOf []string
 		moves                         = map[string][]ledger.Move{} // by plan, in arrival order
+		events                        []webhooks.Event             // claim.approved, for final approvals
 	)
 	for i, r := range group {
 		c := locked[r.id]
@@ -206,6 +219,9 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []approveR
 		// approval in the same group completes it.
 		results[i].Value = c.View(slices.Clone(approvals[r.id]), now)
 		records = append(records, audit.NewRecord(now, r.who, "claim.approve", r.id, outcome))
+		if outcome == claims.Approved {
+			events = append(events, webhooks.Event{Type: webhooks.ClaimApproved, Org: c.Org, ClaimID: r.id, At: now, Claim: results[i].Value})
+		}
 	}
 
 	// Write: approvals, claim rows, audit records, then the reservations:
@@ -229,6 +245,9 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []approveR
 		}
 	}
 	if err := audit.WriteAll(ctx, tx, records); err != nil {
+		return nil, err
+	}
+	if err := s.Webhooks.EnqueueMany(ctx, tx, events); err != nil {
 		return nil, err
 	}
 	for _, p := range plans {

@@ -3,6 +3,7 @@ package payouts_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,10 +79,16 @@ func TestCheckReportsEachBrokenInvariant(t *testing.T) {
 		}{
 			{"an approved claim set back to assessed still has entries holding money", func(t *testing.T, plan, approved, _ string) {
 				require.NoError(t, d.Exec("UPDATE claims SET status = 'assessed', reserved = 0, reserved_amount = 0 WHERE id = ?", approved).Error)
-			}, []string{"entries hold money for a claim that should hold none"}, "approved"},
+			}, []string{
+				"entries hold money for a claim that should hold none",
+				"assessed with 1 approvals, 1 needed: its approvals say approved, but it is not, and holds no reservation",
+			}, "approved"},
 			{"a disbursed claim marked paid without a pay entry", func(t *testing.T, plan, _, disbursed string) {
 				require.NoError(t, d.Exec("UPDATE claims SET status = 'paid' WHERE id = ?", disbursed).Error)
-			}, []string{"paid with reserved_amount 1000.00, but its entries hold reserved 0.00, in payment 1000.00, paid 0.00"}, "disbursed"},
+			}, []string{
+				"paid with reserved_amount 1000.00, but its entries hold reserved 0.00, in payment 1000.00, paid 0.00",
+				"in_payment in disbursement batch {batch}, but the claim is paid, not disbursed",
+			}, "disbursed"},
 			{"money moved between budget accounts without an entry", func(t *testing.T, plan, _, _ string) {
 				require.NoError(t, d.Exec("UPDATE budgets SET reserved = reserved - 100, in_payment = in_payment + 100 WHERE plan_code = ?", plan).Error)
 			}, []string{
@@ -100,7 +107,7 @@ func TestCheckReportsEachBrokenInvariant(t *testing.T) {
 				approved, disbursed := e.assessed(t, plan, "1000.00"), e.assessed(t, plan, "1000.00")
 				e.approved(t, approved.ID)
 				e.approved(t, disbursed.ID)
-				e.disbursed(t, plan, disbursed.ID)
+				batch := e.disbursed(t, plan, disbursed.ID)
 				require.Empty(t, e.breachesOf(t, plan))
 
 				tc.tamper(t, plan, approved.ID, disbursed.ID)
@@ -117,7 +124,11 @@ func TestCheckReportsEachBrokenInvariant(t *testing.T) {
 						require.Empty(t, b.ClaimID)
 					}
 				}
-				require.ElementsMatch(t, tc.want, whats)
+				var want []string
+				for _, w := range tc.want {
+					want = append(want, strings.ReplaceAll(w, "{batch}", batch.ID))
+				}
+				require.ElementsMatch(t, want, whats)
 				require.True(t, e.verify(t, plan).OK, "the chain itself is intact")
 			})
 		}
@@ -128,5 +139,49 @@ func TestCheckReportsEachBrokenInvariant(t *testing.T) {
 			require.Error(t, err)
 			require.Empty(t, e.breachesOf(t, plan))
 		})
+	})
+}
+
+// A claim whose approvals say it is approved while its status or
+// reservation says otherwise is reported: the state a dual approval split
+// across two Galera nodes left before either approval wrote the claim row
+// (two approvals, still assessed, no reservation), and its mirror images.
+func TestCheckFindsApprovalsThatDisagreeWithTheClaim(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		plan := e.createPlan(t, planOpts{budget: "100000.00", threshold: "3000.00"})
+		prorata := e.createPlan(t, planOpts{budget: "100000.00", policy: "pro_rata"})
+		at := e.h.Clock.Now().UnixMilli()
+		addApproval := func(claim, actor string) {
+			require.NoError(t, d.Exec("INSERT INTO claim_approvals (claim_id, actor, at) VALUES (?, ?, ?)", claim, actor, at).Error)
+		}
+
+		dual := e.assessed(t, plan, "5000.00")
+		servertest.RequireStatus(t, e.approve(t, "finance", dual.ID), http.StatusOK)
+		require.Empty(t, e.breachesOf(t, plan), "one of two approvals is a sound state")
+		addApproval(dual.ID, "fin-li") // the second approval, committed on another node
+
+		bare := e.assessed(t, plan, "1000.00")
+		e.approved(t, bare.ID)
+		require.NoError(t, d.Exec("DELETE FROM claim_approvals WHERE claim_id = ?", bare.ID).Error)
+
+		unreserved := e.assessed(t, plan, "1000.00")
+		addApproval(unreserved.ID, "fin-wang")
+		require.NoError(t, d.Exec("UPDATE claims SET status = 'approved', counted = 1 WHERE id = ?", unreserved.ID).Error)
+
+		// The same state is sound in a pro_rata plan: money comes at settlement.
+		waiting := e.assessed(t, prorata, "1000.00")
+		e.approved(t, waiting.ID)
+
+		got := map[string]string{}
+		for _, b := range e.breachesOf(t, plan) {
+			got[b.ClaimID] = b.What
+		}
+		require.Equal(t, map[string]string{
+			dual.ID:       "assessed with 2 approvals, 2 needed: its approvals say approved, but it is not, and holds no reservation",
+			bare.ID:       "approved with 0 approvals, 1 needed",
+			unreserved.ID: "approved in a first_come plan without a reservation",
+		}, got)
+		require.Empty(t, e.breachesOf(t, prorata))
 	})
 }

@@ -27,6 +27,8 @@ func (s *Service) Routes(g *echo.Group) {
 	g.POST("/disbursements", s.disburse, finance)
 	g.GET("/disbursements/:id", s.batch, books)
 	g.POST("/disbursements/:id/results", s.results, finance)
+	g.GET("/disbursements/:id/roster", s.roster, finance)
+	g.GET("/disbursements/failed", s.failedList, books)
 	g.GET("/audit", s.auditList, auth.Require(auth.Auditor))
 }
 
@@ -88,6 +90,7 @@ func (s *Service) disburse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.count(out.Plan, "disbursed", len(out.Items))
 	return c.JSON(http.StatusCreated, out)
 }
 
@@ -133,10 +136,27 @@ func batchIDParam(c echo.Context) (string, error) {
 	return id, nil
 }
 
+// results records bank results: the JSON body, or the bank's result file
+// (CSV, XLSX, or a form's file part; results_file.go), which ?dry_run=true
+// previews. Any other Content-Type is read as JSON, as it always was.
 func (s *Service) results(c echo.Context) error {
 	id, err := batchIDParam(c)
 	if err != nil {
 		return err
+	}
+	dryRun := false
+	switch v := c.QueryParam("dry_run"); v {
+	case "", "false":
+	case "true":
+		dryRun = true
+	default:
+		return apperr.Invalid("dry_run", "must be true or false")
+	}
+	if mediaType, params, isFile := resultFileType(c.Request().Header.Get(echo.HeaderContentType)); isFile {
+		return s.resultsFile(c, id, mediaType, params, dryRun)
+	}
+	if dryRun {
+		return apperr.Invalid("dry_run", "previews a result file (text/csv, XLSX or multipart/form-data); a JSON body is recorded or refused as a whole")
 	}
 	var in ResultsInput
 	if err := web.Bind(c, &in); err != nil {
