@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"huimin/internal/apperr"
@@ -156,9 +160,23 @@ func registryDecodeGB(b []byte) ([]byte, error) {
 // than RegistryCSVHeader, optionally followed by RegistryCSVPlaceColumns, is
 // one error at line 1 and nothing is read. Errors are sorted by line.
 func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
+	rows, errs := readRegistryCSV(utf8Text)
+	return parseRegistryRows(rows, errs)
+}
+
+// registryRow is one record of an import file: its cells and the line (CSV)
+// or row (XLSX) it starts on.
+type registryRow struct {
+	line  int
+	cells []string
+}
+
+// readRegistryCSV reads the records of a CSV import: the header first. A
+// record CSV cannot read is an error of its line, and is left out; a header
+// that cannot be read is the only error, and no record is returned.
+func readRegistryCSV(utf8Text []byte) (rows []registryRow, errs []RowError) {
 	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(utf8Text, utf8BOM)))
 	r.FieldsPerRecord = -1 // column counts are checked per row, to name the line
-	r.ReuseRecord = true
 
 	header, err := r.Read()
 	if err != nil {
@@ -168,13 +186,7 @@ func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
 		}
 		return nil, []RowError{{Line: 1, Field: "header", Message: msg}}
 	}
-	columns, msg := registryHeaderColumns(header)
-	if msg != "" {
-		return nil, []RowError{{Line: 1, Field: "header", Message: msg}}
-	}
-
-	byID := make(map[string]int)
-	var firstLine []int // firstLine[i] is the line of people[i]'s first good row
+	rows = append(rows, registryRow{line: 1, cells: header})
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -190,18 +202,38 @@ func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
 			break
 		}
 		line, _ := r.FieldPos(0)
-		blank := true
-		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
-			blank = blank && rec[i] == ""
+		rows = append(rows, registryRow{line: line, cells: rec})
+	}
+	return rows, errs
+}
+
+// parseRegistryRows is ParseRegistryCSV on records already read (rows[0]
+// the header), with the errors of reading them. Cells are trimmed in place,
+// and valid_from and valid_to normalised (registryDate).
+func parseRegistryRows(rows []registryRow, errs []RowError) (people []Beneficiary, _ []RowError) {
+	if len(rows) == 0 {
+		if len(errs) == 0 {
+			errs = []RowError{{Line: 1, Field: "header", Message: "the file is empty; line 1 must be the header " + RegistryCSVHeader}}
 		}
-		if blank {
+		return nil, errs
+	}
+	columns, msg := registryHeaderColumns(rows[0].cells)
+	if msg != "" {
+		return nil, []RowError{{Line: 1, Field: "header", Message: msg}}
+	}
+
+	byID := make(map[string]int)
+	var firstLine []int // firstLine[i] is the line of people[i]'s first good row
+	for _, row := range rows[1:] {
+		rec, line := row.cells, row.line
+		if registryTrimRow(rec) {
 			continue
 		}
 		if len(rec) != columns {
 			errs = append(errs, RowError{Line: line, Field: "row", Message: fmt.Sprintf("has %d columns, expected %d: %s", len(rec), columns, strings.Join(registryCSVColumns[:columns], ","))})
 			continue
 		}
+		rec[regColValidFrom], rec[regColValidTo] = registryDate(rec[regColValidFrom]), registryDate(rec[regColValidTo])
 
 		row := Beneficiary{
 			IDNumber:      rec[regColIDNumber],
@@ -276,6 +308,52 @@ func ParseRegistryCSV(utf8Text []byte) (people []Beneficiary, errs []RowError) {
 	}
 	slices.SortStableFunc(errs, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
 	return kept, errs
+}
+
+// registryTrimRow trims the cells of rec of surrounding spaces, in place,
+// and reports whether they are all empty.
+func registryTrimRow(rec []string) (blank bool) {
+	blank = true
+	for i := range rec {
+		rec[i] = strings.TrimSpace(rec[i])
+		blank = blank && rec[i] == ""
+	}
+	return blank
+}
+
+// registryDate normalises the dates Excel writes to YYYY-MM-DD: 2026/1/1,
+// 2026-1-1 and 2026/01/01 are 2026-01-01. A year has four digits, a month
+// and a day one or two, and one separator, / or -, is used throughout.
+// Anything else, a date that does not exist included, is returned as it is,
+// for validation to refuse it naming the column.
+func registryDate(s string) string {
+	if len(s) < len("2026-1-1") || len(s) > len("2026-01-01") {
+		return s
+	}
+	sep := s[4]
+	if sep != '/' && sep != '-' {
+		return s
+	}
+	parts := strings.Split(s, string(sep))
+	if len(parts) != 3 || len(parts[0]) != 4 {
+		return s
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 4 || strings.Trim(p, "0123456789") != "" {
+			return s
+		}
+	}
+	if len(parts[1]) > 2 || len(parts[2]) > 2 {
+		return s
+	}
+	return parts[0] + "-" + registryPad2(parts[1]) + "-" + registryPad2(parts[2])
+}
+
+func registryPad2(s string) string {
+	if len(s) == 1 {
+		return "0" + s
+	}
+	return s
 }
 
 // registryHeaderColumns returns the number of columns a header announces:
@@ -354,4 +432,216 @@ func registryColumnOf(path string) string {
 		return "kind"
 	}
 	return path
+}
+
+// The media types of an import besides CSV: an XLSX workbook, and a
+// browser's form upload.
+const (
+	registryMediaXLSX      = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	registryMediaMultipart = "multipart/form-data"
+)
+
+// registryUnzipLimit bounds what an XLSX import may unzip to: a body is at
+// most web.BulkBodyLimit, but a zip can expand a thousandfold.
+const registryUnzipLimit = 256 << 20
+
+// readRegistryFile reads the records of an import body (rows[0] the
+// header), with the errors of records it could not read: the first file
+// part of a multipart/form-data form (a part with a file name, or named
+// "file") read as its own Content-Type says, or else the body itself. A
+// workbook, told by its zip signature or by the XLSX media type, is read
+// from its first sheet (readRegistryXLSX); anything else is CSV, decoded by
+// DecodeCSV. An error is the request's: nothing can be read.
+func readRegistryFile(body []byte, contentType string) ([]registryRow, []RowError, error) {
+	mt := ""
+	if strings.TrimSpace(contentType) != "" {
+		var params map[string]string
+		var err error
+		if mt, params, err = mime.ParseMediaType(contentType); err != nil {
+			return nil, nil, apperr.New(apperr.ErrBadRequest, "malformed Content-Type: %v", err)
+		}
+		if mt == registryMediaMultipart {
+			part, partType, err := registryFilePart(body, params["boundary"])
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(part) == 0 {
+				return nil, nil, apperr.Invalid("file", "is empty; send the CSV or XLSX file, line 1 being the header %s", RegistryCSVHeader)
+			}
+			// A browser names a .csv file by what the system says of it
+			// (application/vnd.ms-excel on Windows): only a text type's
+			// charset is taken, else the charset is detected.
+			body, contentType, mt = part, partType, ""
+			if pt, _, err := mime.ParseMediaType(partType); err == nil {
+				mt = pt
+			}
+			if !strings.HasPrefix(mt, "text/") {
+				contentType = ""
+			}
+		}
+	}
+	if mt == registryMediaXLSX || bytes.HasPrefix(body, []byte("PK\x03\x04")) {
+		rows, errs, err := readRegistryXLSX(body)
+		return rows, errs, err
+	}
+	text, err := DecodeCSV(body, contentType)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, errs := readRegistryCSV(text)
+	return rows, errs, nil
+}
+
+// registryFilePart returns the content and Content-Type of the first file
+// part of a multipart/form-data body.
+func registryFilePart(body []byte, boundary string) ([]byte, string, error) {
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, "", apperr.Invalid("file", "is required: the form has no file part")
+		}
+		if err != nil {
+			return nil, "", apperr.New(apperr.ErrBadRequest, "malformed multipart/form-data body: %v", err)
+		}
+		if p.FileName() == "" && p.FormName() != "file" {
+			continue
+		}
+		data, err := io.ReadAll(p)
+		if err != nil {
+			return nil, "", apperr.New(apperr.ErrBadRequest, "malformed multipart/form-data body: %v", err)
+		}
+		return data, p.Header.Get("Content-Type"), nil
+	}
+}
+
+// readRegistryXLSX reads the first sheet of a workbook as the records of
+// an import, each with its row number as its line. Cells are read as
+// stored, not as displayed: a text cell is its text. Excel keeps what looks
+// like a number as a number, so number cells are turned back into the text
+// they were typed as: in valid_from and valid_to a date (a serial day
+// number) becomes YYYY-MM-DD; elsewhere an integer of up to 15 digits is its
+// digits. An id_number cell that is a number, or a longer number elsewhere
+// (a payout account), has lost its last digits — Excel keeps 15 — and its
+// row is an error naming the column, left out: the id is never guessed.
+// Cells past the header's last column must be empty; missing ones at the
+// end of a row (Excel does not store empty cells) are empty.
+func readRegistryXLSX(body []byte) ([]registryRow, []RowError, error) {
+	x, err := excelize.OpenReader(bytes.NewReader(body), excelize.Options{UnzipSizeLimit: registryUnzipLimit})
+	if err != nil {
+		return nil, nil, apperr.Invalid("body", "is not a readable XLSX workbook: %v", err)
+	}
+	defer x.Close()
+	sheets := x.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, nil, apperr.Invalid("body", "is a workbook without a sheet")
+	}
+	sheet := sheets[0]
+	date1904 := false
+	if props, err := x.GetWorkbookProps(); err == nil && props.Date1904 != nil {
+		date1904 = *props.Date1904
+	}
+	it, err := x.Rows(sheet)
+	if err != nil {
+		return nil, nil, apperr.Invalid("body", "cannot read the sheet %q: %v", sheet, err)
+	}
+	defer it.Close()
+	var (
+		rows    []registryRow
+		errs    []RowError
+		columns int
+	)
+	for n := 1; it.Next(); n++ {
+		cells, err := it.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return nil, nil, apperr.Invalid("body", "cannot read row %d of the sheet %q: %v", n, sheet, err)
+		}
+		end := len(cells)
+		for end > 0 && strings.TrimSpace(cells[end-1]) == "" {
+			end--
+		}
+		if n == 1 {
+			columns = end
+			rows = append(rows, registryRow{line: 1, cells: cells[:end]})
+			continue
+		}
+		if end == 0 {
+			continue // a blank row
+		}
+		if end < columns {
+			cells = append(cells[:end], make([]string, columns-end)...)
+		} else {
+			cells = cells[:end]
+		}
+		bad := false
+		for col, v := range cells {
+			if col >= regColCountWithPlaces || !registryLooksNumeric(v) {
+				continue
+			}
+			cell, err := excelize.CoordinatesToCellName(col+1, n)
+			if err != nil {
+				continue
+			}
+			typ, err := x.GetCellType(sheet, cell)
+			if err != nil || typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
+				continue // text that looks like a number is text
+			}
+			text, msg := registryNumberCell(col, v, date1904)
+			if msg != "" {
+				name := "row"
+				if col < len(registryCSVColumns) {
+					name = registryCSVColumns[col]
+				}
+				errs = append(errs, RowError{Line: n, Field: name, Message: msg})
+				bad = true
+				continue
+			}
+			cells[col] = text
+		}
+		if !bad {
+			rows = append(rows, registryRow{line: n, cells: cells})
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, nil, apperr.Invalid("body", "cannot read the sheet %q: %v", sheet, err)
+	}
+	if len(rows) == 0 {
+		return nil, []RowError{{Line: 1, Field: "header", Message: "the file is empty; line 1 must be the header " + RegistryCSVHeader}}, nil
+	}
+	return rows, errs, nil
+}
+
+// registryLooksNumeric tells a cell's raw value that a number cell can
+// hold: digits, a sign, a decimal point, an exponent.
+func registryLooksNumeric(v string) bool {
+	v = strings.TrimSpace(v)
+	return v != "" && strings.Trim(v, "0123456789.eE+-") == "" && strings.ContainsAny(v, "0123456789")
+}
+
+// registryNumberCell turns the raw value of a number cell in column col
+// back into the text it was typed as, or says why it cannot.
+func registryNumberCell(col int, raw string, date1904 bool) (text, msg string) {
+	raw = strings.TrimSpace(raw)
+	switch col {
+	case regColIDNumber:
+		return "", "is a number cell in the sheet; Excel keeps only 15 digits of a number, so the id has lost digits: format the column as text (文本) and type the id again"
+	case regColValidFrom, regColValidTo:
+		serial, err := strconv.ParseFloat(raw, 64)
+		if err != nil || serial < 1 {
+			return raw, "" // validation refuses it as a date
+		}
+		t, err := excelize.ExcelDateToTime(serial, date1904)
+		if err != nil {
+			return raw, ""
+		}
+		return t.Format(time.DateOnly), ""
+	}
+	if len(raw) <= 15 && strings.Trim(raw, "0123456789") == "" {
+		return raw, ""
+	}
+	whole, _, _ := strings.Cut(strings.TrimLeft(raw, "+-"), ".")
+	if strings.ContainsAny(raw, "eE") || len(strings.TrimLeft(whole, "0")) > 15 {
+		return "", "is a number of more than 15 digits in the sheet, which Excel does not keep exactly: format the column as text (文本) and type it again"
+	}
+	return raw, ""
 }

@@ -145,7 +145,7 @@ func TestParseRegistryCSVReportsBadRowsAndKeepsGoodOnes(t *testing.T) {
 		{"residency type that is a category", li("kind=residency", "value=rural_destitute"), []regLine{{3, "value"}}, 1},
 		{"valid_from not a date", li("valid_from=2026-02-30"), []regLine{{3, "valid_from"}}, 1},
 		{"valid_from missing", li("valid_from="), []regLine{{3, "valid_from"}}, 1},
-		{"valid_to in Excel's format", li("valid_to=2026/12/31"), []regLine{{3, "valid_to"}}, 1},
+		{"valid_to day first", li("valid_to=31/12/2026"), []regLine{{3, "valid_to"}}, 1},
 		{"valid_to before valid_from", li("valid_to=2025-12-31"), []regLine{{3, "valid_to"}}, 1},
 		{"every bad column of a row", li("county_code=1", "value=x", "valid_from=x"), []regLine{{3, "county_code"}, {3, "value"}, {3, "valid_from"}}, 1},
 		{"nine columns", regIDLi + ",resident_id,李四,411302,,,category,rural_destitute,2026-01-01", []regLine{{3, "row"}}, 1},

@@ -1,15 +1,10 @@
 package policies
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,11 +24,14 @@ func (r *Registry) Routes(g *echo.Group) {
 }
 
 // ImportAnswer is the answer to POST /api/v1/beneficiaries/import: the
-// people created and updated, and every bad row (never null).
+// people created, updated and found unchanged, and every bad row (never null).
 type ImportAnswer struct {
-	Created int        `json:"created"`
-	Updated int        `json:"updated"`
-	Errors  []RowError `json:"errors"`
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	// Unchanged counts the people whose record and periods already were
+	// exactly those of the file; they are not rewritten.
+	Unchanged int        `json:"unchanged"`
+	Errors    []RowError `json:"errors"`
 }
 
 // putBeneficiary answers 201 with the stored record when the person is new,
@@ -81,8 +79,9 @@ func (r *Registry) getBeneficiary(c echo.Context) error {
 	return c.JSON(http.StatusOK, b.View(auth.From(c).Role != auth.Insurer))
 }
 
-// importCSV reads the CSV body (UTF-8 or GBK, DESIGN §4), stores the good
-// rows merged per person and reports every bad row.
+// importCSV reads the import file — the body, or the first file part of a
+// multipart/form-data form; CSV (UTF-8 or GBK, DESIGN §4) or XLSX — stores
+// the good rows merged per person and reports every bad row.
 func (r *Registry) importCSV(c echo.Context) error {
 	raw, err := web.ReadBody(c)
 	if err != nil {
@@ -91,12 +90,12 @@ func (r *Registry) importCSV(c echo.Context) error {
 	if len(raw) == 0 {
 		return apperr.Invalid("body", "is empty; send the CSV file as the request body, line 1 being the header %s", RegistryCSVHeader)
 	}
-	text, err := DecodeCSV(raw, c.Request().Header.Get(echo.HeaderContentType))
+	rows, errs, err := readRegistryFile(raw, c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil {
 		return err
 	}
-	people, errs := ParseRegistryCSV(text)
-	people, clashes := registryDropClashes(text, people)
+	people, errs := parseRegistryRows(rows, errs)
+	people, clashes := registryDropClashes(rows, people)
 	if len(clashes) > 0 {
 		errs = append(errs, clashes...)
 		slices.SortStableFunc(errs, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
@@ -104,18 +103,18 @@ func (r *Registry) importCSV(c echo.Context) error {
 	if errs == nil {
 		errs = []RowError{}
 	}
-	created, updated, err := r.importPeople(c.Request().Context(), auth.Who(c), people, len(errs))
+	n, err := r.importPeople(c.Request().Context(), auth.Who(c), people, len(errs))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ImportAnswer{Created: created, Updated: updated, Errors: errs})
+	return c.JSON(http.StatusOK, ImportAnswer{Created: n.Created, Updated: n.Updated, Unchanged: n.Unchanged, Errors: errs})
 }
 
 // registryDropClashes removes the people with two periods of one kind and
 // value starting the same day but ending differently (which
-// ParseRegistryCSV keeps, as they are separately valid rows) and reports the
+// parseRegistryRows keeps, as they are separately valid rows) and reports the
 // second row of each such pair. A dropped person is not stored at all.
-func registryDropClashes(text []byte, people []Beneficiary) ([]Beneficiary, []RowError) {
+func registryDropClashes(rows []registryRow, people []Beneficiary) ([]Beneficiary, []RowError) {
 	var clashing map[string]bool
 	kept := people[:0]
 	for _, p := range people {
@@ -131,17 +130,16 @@ func registryDropClashes(text []byte, people []Beneficiary) ([]Beneficiary, []Ro
 	if clashing == nil {
 		return kept, nil
 	}
-	return kept, registryClashRows(text, clashing)
+	return kept, registryClashRows(rows, clashing)
 }
 
-// registryClashRows reads the CSV again, only when a clash was found, to
-// name the lines of the clashing rows of the people in clashing: each row
-// that repeats an earlier row's id_number, kind, value and valid_from with
-// another valid_to. Every clash has such a row, since its two periods came
-// from two rows of the file.
-func registryClashRows(text []byte, clashing map[string]bool) []RowError {
-	rd := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(text, utf8BOM)))
-	rd.FieldsPerRecord = -1
+// registryClashRows goes through the rows again (trimmed and normalised by
+// parseRegistryRows), only when a clash was found, to name the lines of the
+// clashing rows of the people in clashing: each row that repeats an earlier
+// row's id_number, kind, value and valid_from with another valid_to. Every
+// clash has such a row, since its two periods came from two rows of the
+// file.
+func registryClashRows(rows []registryRow, clashing map[string]bool) []RowError {
 	type period struct{ id, kind, value, from string }
 	type firstRow struct {
 		line int
@@ -149,37 +147,20 @@ func registryClashRows(text []byte, clashing map[string]bool) []RowError {
 	}
 	seen := map[period]firstRow{}
 	var errs []RowError
-	columns := 0 // the header's, which ParseRegistryCSV accepted
-	for n := 0; ; n++ {
-		rec, err := rd.Read()
-		if err == io.EOF {
-			break
+	columns := len(rows[0].cells) // the header's, which parseRegistryRows accepted
+	for _, row := range rows[1:] {
+		rec := row.cells
+		if len(rec) != columns || !clashing[rec[regColIDNumber]] {
+			continue // a row of a person without clashes
 		}
-		if err != nil {
-			if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
-				continue // already reported by ParseRegistryCSV
-			}
-			break
-		}
-		if n == 0 {
-			columns = len(rec)
-			continue
-		}
-		if len(rec) != columns || !clashing[strings.TrimSpace(rec[regColIDNumber])] {
-			continue // the header, or a row of a person without clashes
-		}
-		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
-		}
-		line, _ := rd.FieldPos(0)
 		key := period{rec[regColIDNumber], rec[regColKind], rec[regColValue], rec[regColValidFrom]}
 		first, ok := seen[key]
 		if !ok {
-			seen[key] = firstRow{line, rec[regColValidTo]}
+			seen[key] = firstRow{row.line, rec[regColValidTo]}
 			continue
 		}
 		if first.to != rec[regColValidTo] {
-			errs = append(errs, RowError{Line: line, Field: "valid_to", Message: fmt.Sprintf(
+			errs = append(errs, RowError{Line: row.line, Field: "valid_to", Message: fmt.Sprintf(
 				"line %d gives the same %s %s from %s with another valid_to; one period cannot have two ends, so no row of this id_number was imported",
 				first.line, key.kind, key.value, key.from)})
 		}

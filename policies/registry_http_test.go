@@ -271,9 +271,10 @@ var regText = policies.RegistryCSVHeader + "\r\n" +
 
 // regImportAnswer is the answer of an import.
 type regImportAnswer struct {
-	Created int `json:"created"`
-	Updated int `json:"updated"`
-	Errors  []struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Errors    []struct {
 		Line    int    `json:"line"`
 		Field   string `json:"field"`
 		Message string `json:"message"`
@@ -300,7 +301,7 @@ func TestBeneficiaryImportEncodings(t *testing.T) {
 	require.Equal(t, gbk, gbkFile, "the fixture is regText in GBK")
 
 	// One database: the first import creates the three people, each later
-	// one finds them and counts them as updated.
+	// one finds them as they are and counts them as unchanged.
 	cases := []struct {
 		name        string
 		body        []byte
@@ -319,7 +320,8 @@ func TestBeneficiaryImportEncodings(t *testing.T) {
 				a := regImport(t, h, tc.body, tc.contentType)
 				require.Empty(t, a.Errors)
 				require.Equal(t, tc.created, a.Created)
-				require.Equal(t, 3-tc.created, a.Updated)
+				require.Zero(t, a.Updated)
+				require.Equal(t, 3-tc.created, a.Unchanged)
 
 				li := regGet(t, h, "admin", regLi)
 				require.Equal(t, "欧阳·丽娟", li.Name, "Chinese names are stored intact")
@@ -337,8 +339,8 @@ func TestBeneficiaryImportEncodings(t *testing.T) {
 		var outcomes []string
 		require.NoError(t, d.Raw("SELECT outcome FROM audit_log WHERE action = 'beneficiary.import' ORDER BY id").Scan(&outcomes).Error)
 		require.Equal(t, []string{
-			"created=3 updated=0 errors=0", "created=0 updated=3 errors=0",
-			"created=0 updated=3 errors=0", "created=0 updated=3 errors=0",
+			"created=3 updated=0 unchanged=0 errors=0", "created=0 updated=0 unchanged=3 errors=0",
+			"created=0 updated=0 unchanged=3 errors=0", "created=0 updated=0 unchanged=3 errors=0",
 		}, outcomes, "one audit record per import")
 	})
 }
@@ -393,7 +395,7 @@ func TestBeneficiaryImportReportsBadRowsAndKeepsGoodOnes(t *testing.T) {
 
 		var outcome string
 		require.NoError(t, d.Raw("SELECT outcome FROM audit_log WHERE action = 'beneficiary.import'").Scan(&outcome).Error)
-		require.Equal(t, "created=2 updated=0 errors=5", outcome)
+		require.Equal(t, "created=2 updated=0 unchanged=0 errors=5", outcome)
 		regRequireNoRawIDs(t, d, regZhang, regLi, regCoop, regWang, regZhao)
 	})
 }

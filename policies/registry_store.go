@@ -163,7 +163,7 @@ func (r *Registry) put(ctx context.Context, who audit.Who, b Beneficiary) (Benef
 		created bool
 	)
 	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
-		n, err := writeBeneficiaries(ctx, tx, []Beneficiary{b}, now)
+		n, _, err := writeBeneficiaries(ctx, tx, []Beneficiary{b}, now, false)
 		if err != nil {
 			return err
 		}
@@ -187,7 +187,8 @@ func (r *Registry) put(ctx context.Context, who audit.Who, b Beneficiary) (Benef
 
 // Import creates or overwrites many beneficiaries, each as Put does (person
 // fields replaced, periods replaced), and counts the people created and
-// updated. Every person must be valid and appear once; otherwise the answer
+// updated. A person whose stored record and periods already are exactly the
+// imported ones is not rewritten (updated_at kept) and counted in neither. Every person must be valid and appear once; otherwise the answer
 // is a validation error naming people[i] and nothing is stored.
 //
 // People are written in chunks of registryChunk, one transaction each, so a
@@ -195,12 +196,19 @@ func (r *Registry) put(ctx context.Context, who audit.Who, b Beneficiary) (Benef
 // stored (importing the same people again is harmless), the counts returned
 // are theirs, and the audit log records the partial import.
 func (r *Registry) Import(ctx context.Context, who audit.Who, people []Beneficiary) (created, updated int, err error) {
-	return r.importPeople(ctx, who, people, 0)
+	n, err := r.importPeople(ctx, who, people, 0)
+	return n.Created, n.Updated, err
+}
+
+// ImportCounts counts the people of an import: created, updated, and found
+// unchanged (stored exactly as imported, so not rewritten).
+type ImportCounts struct {
+	Created, Updated, Unchanged int
 }
 
 // importPeople is Import with the number of bad CSV rows the caller left
-// out, which the audit record reports.
-func (r *Registry) importPeople(ctx context.Context, who audit.Who, people []Beneficiary, badRows int) (created, updated int, err error) {
+// out, which the audit record reports, and the unchanged people counted.
+func (r *Registry) importPeople(ctx context.Context, who audit.Who, people []Beneficiary, badRows int) (ImportCounts, error) {
 	var f apperr.Fields
 	seen := make(map[string]int, len(people))
 	for i, p := range people {
@@ -213,7 +221,7 @@ func (r *Registry) importPeople(ctx context.Context, who audit.Who, people []Ben
 		seen[p.IDNumber] = i
 	}
 	if err := f.Err(); err != nil {
-		return 0, 0, err
+		return ImportCounts{}, err
 	}
 
 	now := r.now()
@@ -221,41 +229,46 @@ func (r *Registry) importPeople(ctx context.Context, who audit.Who, people []Ben
 	// order and cannot deadlock on each other.
 	sorted := slices.Clone(people)
 	slices.SortFunc(sorted, func(a, b Beneficiary) int { return cmp.Compare(a.IDNumber, b.IDNumber) })
-	outcome := func(created, updated int) string {
-		return fmt.Sprintf("created=%d updated=%d errors=%d", created, updated, badRows)
+	outcome := func(n ImportCounts) string {
+		return fmt.Sprintf("created=%d updated=%d unchanged=%d errors=%d", n.Created, n.Updated, n.Unchanged, badRows)
 	}
+	var total ImportCounts
 	if len(sorted) == 0 {
 		err := r.db.Tx(ctx, func(tx *gorm.DB) error {
-			return audit.Write(ctx, tx, now, who, "beneficiary.import", "registry", outcome(0, 0))
+			return audit.Write(ctx, tx, now, who, "beneficiary.import", "registry", outcome(total))
 		})
-		return 0, 0, err
+		return total, err
 	}
 	for start := 0; start < len(sorted); start += registryChunk {
 		chunk := sorted[start:min(start+registryChunk, len(sorted))]
 		last := start+len(chunk) == len(sorted)
-		var n int // set by the attempt that commits; Tx may retry
+		var n ImportCounts // set by the attempt that commits; Tx may retry
 		err := r.db.Tx(ctx, func(tx *gorm.DB) error {
-			var err error
-			if n, err = writeBeneficiaries(ctx, tx, chunk, now); err != nil {
+			created, unchanged, err := writeBeneficiaries(ctx, tx, chunk, now, true)
+			if err != nil {
 				return err
 			}
+			n = ImportCounts{Created: created, Updated: len(chunk) - created - unchanged, Unchanged: unchanged}
 			if !last {
 				return nil
 			}
 			// The one audit record of a whole import commits with its last
 			// chunk.
-			return audit.Write(ctx, tx, now, who, "beneficiary.import", "registry", outcome(created+n, updated+len(chunk)-n))
+			return audit.Write(ctx, tx, now, who, "beneficiary.import", "registry", outcome(ImportCounts{
+				Created: total.Created + n.Created, Updated: total.Updated + n.Updated, Unchanged: total.Unchanged + n.Unchanged,
+			}))
 		})
 		if err != nil {
-			if created+updated > 0 {
-				r.auditPartialImport(ctx, who, "failed after "+outcome(created, updated))
+			if total.Created+total.Updated > 0 {
+				r.auditPartialImport(ctx, who, "failed after "+outcome(total))
 			}
-			return created, updated, err
+			return total, err
 		}
-		created += n
-		updated += len(chunk) - n
+		total.Created += n.Created
+		total.Updated += n.Updated
+		total.Unchanged += n.Unchanged
 	}
-	return created, updated, nil
+	return total, nil
 }
 
 // auditPartialImport records chunks committed by an import that then
@@ -274,14 +287,48 @@ func (r *Registry) auditPartialImport(ctx context.Context, who audit.Who, outcom
 // writeBeneficiaries upserts people (distinct ids, sorted for a stable lock
 // order when many) and replaces their periods, in tx, with a fixed number of
 // statements whatever the number of people. It returns how many were new.
-func writeBeneficiaries(ctx context.Context, tx *gorm.DB, people []Beneficiary, now time.Time) (created int, err error) {
+// With skipUnchanged, a person stored exactly as given (registryUnchanged)
+// is not written, and counted in unchanged.
+func writeBeneficiaries(ctx context.Context, tx *gorm.DB, people []Beneficiary, now time.Time, skipUnchanged bool) (created, unchanged int, err error) {
 	tx = tx.WithContext(ctx)
 	ids := make([]string, len(people))
+	for i, p := range people {
+		ids[i] = p.IDNumber
+	}
+	// Lock the rows we are about to decide "updated" on; an absent id is
+	// serialised by the insert itself.
+	var existing []string
+	if err := tx.Model(&beneficiaryRecord{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("id_number IN ?", ids).Pluck("id_number", &existing).Error; err != nil {
+		return 0, 0, err
+	}
+	created = len(people) - len(existing)
+	if skipUnchanged && len(existing) > 0 {
+		stored, err := LoadBeneficiaries(ctx, tx, existing)
+		if err != nil {
+			return 0, 0, err
+		}
+		changed := make([]Beneficiary, 0, len(people))
+		for _, p := range people {
+			if s, ok := stored[p.IDNumber]; ok && registryUnchanged(s, p) {
+				continue
+			}
+			changed = append(changed, p)
+		}
+		unchanged = len(people) - len(changed)
+		people = changed
+		if len(people) == 0 {
+			return created, unchanged, nil
+		}
+		ids = ids[:0]
+		for _, p := range people {
+			ids = append(ids, p.IDNumber)
+		}
+	}
 	recs := make([]beneficiaryRecord, len(people))
 	var grants []beneficiaryGrantRecord
 	ms := now.UnixMilli()
 	for i, p := range people {
-		ids[i] = p.IDNumber
 		recs[i] = beneficiaryRecord{
 			IDNumber: p.IDNumber, IDType: p.IDType, Name: p.Name, CountyCode: p.CountyCode,
 			HouseholdID: p.HouseholdID, PayoutAccount: p.PayoutAccount,
@@ -291,25 +338,36 @@ func writeBeneficiaries(ctx context.Context, tx *gorm.DB, people []Beneficiary, 
 		grants = appendGrantRecords(grants, p.IDNumber, RegistryKindCategory, p.Categories)
 		grants = appendGrantRecords(grants, p.IDNumber, RegistryKindResidency, p.Residency)
 	}
-	// Lock the rows we are about to decide "updated" on; an absent id is
-	// serialised by the insert itself.
-	var existing []string
-	if err := tx.Model(&beneficiaryRecord{}).Clauses(clause.Locking{Strength: "UPDATE"}).
-		Where("id_number IN ?", ids).Pluck("id_number", &existing).Error; err != nil {
-		return 0, err
-	}
 	if err := tx.Clauses(upsertBeneficiary).Create(&recs).Error; err != nil {
-		return 0, registryWriteError(err)
+		return 0, 0, registryWriteError(err)
 	}
 	if err := tx.Where("id_number IN ?", ids).Delete(&beneficiaryGrantRecord{}).Error; err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if len(grants) > 0 {
 		if err := tx.CreateInBatches(&grants, registryGrantBatch).Error; err != nil {
-			return 0, registryWriteError(err)
+			return 0, 0, registryWriteError(err)
 		}
 	}
-	return len(people) - len(existing), nil
+	return created, unchanged, nil
+}
+
+// registryUnchanged reports whether stored (as LoadBeneficiaries reads it)
+// already is b: the same person fields and the same periods of each kind,
+// in any order, exact repeats counted once (they are stored once).
+func registryUnchanged(stored, b Beneficiary) bool {
+	sameGrants := func(a, b []Grant) bool {
+		key := func(g, h Grant) int {
+			return cmp.Or(cmp.Compare(g.ValidFrom, h.ValidFrom), cmp.Compare(g.Value, h.Value), cmp.Compare(g.ValidTo, h.ValidTo))
+		}
+		a = slices.Compact(slices.SortedFunc(slices.Values(a), key))
+		b = slices.Compact(slices.SortedFunc(slices.Values(b), key))
+		return slices.Equal(a, b)
+	}
+	return stored.IDType == b.IDType && stored.Name == b.Name && stored.CountyCode == b.CountyCode &&
+		stored.HouseholdID == b.HouseholdID && stored.PayoutAccount == b.PayoutAccount &&
+		stored.Township == b.Township && stored.Village == b.Village && stored.BankName == b.BankName &&
+		sameGrants(stored.Categories, b.Categories) && sameGrants(stored.Residency, b.Residency)
 }
 
 // registryWriteError keeps the key out of a duplicate-key error, whose

@@ -232,8 +232,8 @@ func TestRegistryImportWritesInChunksAndCounts(t *testing.T) {
 
 		recs := storeAudit(t, d, "beneficiary.import")
 		require.Len(t, recs, 2, "one audit record per import, not per chunk")
-		require.Equal(t, "created=2500 updated=0 errors=0", recs[0].Outcome)
-		require.Equal(t, "created=300 updated=1200 errors=0", recs[1].Outcome)
+		require.Equal(t, "created=2500 updated=0 unchanged=0 errors=0", recs[0].Outcome)
+		require.Equal(t, "created=300 updated=1200 unchanged=0 errors=0", recs[1].Outcome)
 		storeRequireNoRawID(t, d, people[0].IDNumber)
 	})
 }
@@ -283,7 +283,7 @@ func TestRegistryImportFailingMidwayKeepsWholePeopleAndAudits(t *testing.T) {
 
 		recs := storeAudit(t, d, "beneficiary.import")
 		require.Len(t, recs, 1)
-		require.Equal(t, "failed after created=1000 updated=0 errors=0", recs[0].Outcome)
+		require.Equal(t, "failed after created=1000 updated=0 unchanged=0 errors=0", recs[0].Outcome)
 	})
 }
 
