@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X huimin/server.Version=$(VERSION)
 STATICCHECK_VERSION ?= 2025.1.1
 
-.PHONY: run test build lint bench soak fuzz clean
+.PHONY: run test build lint bench soak fuzz cluster bench-cluster clean
 
 run: build
 	$(BIN)/huimin serve
@@ -26,6 +26,17 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	bash cmd/huimin-load/bench.sh
+
+# The cluster stage of CI: a 3-node MariaDB Galera cluster on loopback
+# (ports 3307-3309), the store and HTTP suites against node 1, then the
+# cluster scenarios with three servers (scripts/galera/ci.sh).
+cluster:
+	bash scripts/galera/ci.sh
+
+# Approvals/s and single claims/s through three servers on three nodes
+# against one server on one node, in one run (BENCHMARKS.md).
+bench-cluster:
+	bash scripts/galera/bench.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzAssess -fuzztime 60s ./policies/
