@@ -21,7 +21,7 @@ import (
 const module = "huimin"
 
 // The domain packages, from the bottom up: each may import those before it.
-var domain = []string{"huimin/ledger", "huimin/policies", "huimin/claims", "huimin/payouts"}
+var domain = []string{"huimin/ledger", "huimin/policies", "huimin/claims", "huimin/payouts", "huimin/prevention", "huimin/console"}
 
 // wiring packages import the domain; nothing in the domain imports them.
 var wiring = []string{"huimin/server", "huimin/server/servertest", "huimin/cmd/huimin", "huimin/cmd/huimin-load"}

@@ -107,6 +107,12 @@ func (r *Registry) importCSV(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if r.imported != nil {
+		r.imported.WithLabelValues("created").Add(float64(n.Created))
+		r.imported.WithLabelValues("updated").Add(float64(n.Updated))
+		r.imported.WithLabelValues("unchanged").Add(float64(n.Unchanged))
+		r.imported.WithLabelValues("error").Add(float64(len(errs)))
+	}
 	return c.JSON(http.StatusOK, ImportAnswer{Created: n.Created, Updated: n.Updated, Unchanged: n.Unchanged, Errors: errs})
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -24,6 +25,18 @@ import (
 type Registry struct {
 	db  *db.DB
 	now func() time.Time
+	// imported counts the rows of committed imports by outcome; nil
+	// until RegisterMetrics.
+	imported *prometheus.CounterVec
+}
+
+// RegisterMetrics registers huimin_registry_import_rows_total on reg.
+func (r *Registry) RegisterMetrics(reg prometheus.Registerer) {
+	r.imported = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "huimin_registry_import_rows_total",
+		Help: "People in registry imports, by outcome (created, updated, unchanged) and the bad rows (error).",
+	}, []string{"outcome"})
+	reg.MustRegister(r.imported)
 }
 
 // NewRegistry returns the registry service on d with clock now.

@@ -69,10 +69,29 @@ func fieldName(path []any, param string) string {
 }
 
 // walkStrings calls fn for every string property of s, at any depth, with
-// its path; list items are at index 0.
+// its path; list items are at index 0. The alternatives of a oneOf and the
+// parts of an allOf are walked too (a claim is one schema per cause, ZFB's
+// facts one per loss class), and a path met in several of them is reported
+// once. anyOf is not: it only says a value may be a string or a number
+// (AmountInput), not which texts are stored.
 func walkStrings(s *openapi3.Schema, path []any, fn func(path []any, s *openapi3.Schema)) {
+	seen := map[string]bool{}
+	walkSchema(s, path, func(path []any, s *openapi3.Schema) {
+		if k := fieldName(path, ""); !seen[k] {
+			seen[k] = true
+			fn(path, s)
+		}
+	})
+}
+
+func walkSchema(s *openapi3.Schema, path []any, fn func(path []any, s *openapi3.Schema)) {
 	if s == nil {
 		return
+	}
+	for _, parts := range []openapi3.SchemaRefs{s.OneOf, s.AllOf} {
+		for _, p := range parts {
+			walkSchema(p.Value, path, fn)
+		}
 	}
 	if s.Type.Is(openapi3.TypeString) {
 		fn(path, s)
@@ -83,10 +102,10 @@ func walkStrings(s *openapi3.Schema, path []any, fn func(path []any, s *openapi3
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		walkStrings(s.Properties[k].Value, append(slices.Clone(path), k), fn)
+		walkSchema(s.Properties[k].Value, append(slices.Clone(path), k), fn)
 	}
 	if s.Items != nil {
-		walkStrings(s.Items.Value, append(slices.Clone(path), 0), fn)
+		walkSchema(s.Items.Value, append(slices.Clone(path), 0), fn)
 	}
 }
 
@@ -136,10 +155,8 @@ func limitedOperations(doc *openapi3.T) []limitedOperation {
 	return out
 }
 
-// claimBatchItems: a claim batch's items are left untyped in the document
-// (an item that is not a claim fails alone, in the 200 answer, so the
-// request must still match), but each is the body of submitClaim, and is
-// walked as that schema.
+// claimBatchItems: each item of a claim batch is the body of submitClaim,
+// and is walked as that schema (with the batch's path before it).
 const claimBatchItems = "ClaimInput"
 
 // fields lists the bounded fields of an operation, body properties first.
@@ -331,7 +348,68 @@ func (fx *limitFixtures) variants() map[string][]variant {
 		"createToken": {{token: "admin", prepare: none, body: func() map[string]any {
 			return map[string]any{"role": "insurer", "name": servertest.Unique("ins"), "org": servertest.Unique("org")}
 		}}},
+		// 公示 and objections (DESIGN §14): a notice of ZFB-2026 (5 working
+		// days) needs an approved claim to publish, an objection an approved
+		// claim, a resolution an open objection.
+		"createNotice": {{token: "finance", body: func() map[string]any {
+			return map[string]any{"plan": "ZFB-2026", "county_code": "411325", "contact": "内乡县财政局 0377-65000000"}
+		}, prepare: func(t *testing.T, _ map[string]any) map[string]string { fx.approvedForNotice(t); return nil }}},
+		"raiseObjection": {{token: "finance", body: func() map[string]any {
+			return map[string]any{"raised_by": "村民 王某", "reason": "家庭收入超过标准"}
+		}, prepare: func(t *testing.T, _ map[string]any) map[string]string { return map[string]string{"id": fx.approved(t)} }}},
+		"resolveObjection": {{token: "finance", body: func() map[string]any {
+			return map[string]any{"outcome": "dismissed", "note": "经核实，异议不成立"}
+		}, prepare: func(t *testing.T, _ map[string]any) map[string]string {
+			r := fx.h.Post(t, "finance", "/api/v1/claims/"+fx.approved(t)+"/objections", map[string]any{"raised_by": "村民", "reason": "核实"})
+			servertest.RequireStatus(t, r, http.StatusCreated)
+			return map[string]string{"id": r.Map(t)["id"].(string)}
+		}}},
+		"putCalendar": {{token: "admin", body: func() map[string]any {
+			return map[string]any{"holidays": []any{"2027-01-01"}, "workdays": []any{"2027-01-02"}}
+		}, prepare: func(*testing.T, map[string]any) map[string]string { return map[string]string{"year": "2027"} }}},
+		"createWebhook": {{token: "admin", prepare: none, body: func() map[string]any {
+			return map[string]any{"org": servertest.Unique("org"), "url": "https://hooks.example/惠民", "events": []any{"claim.paid"}}
+		}}},
+		// Prevention (DESIGN §20): a follow-up needs a warning.
+		"setWarningStatus": {{token: "finance", body: func() map[string]any {
+			return map[string]any{"status": "visited", "note": "已入户核查"}
+		}, prepare: func(t *testing.T, _ map[string]any) map[string]string { return map[string]string{"id": fx.warning(t)} }}},
 	}
+}
+
+// warning imports a settled bill of the fixture's person, who is 政康保's,
+// and returns the id of the person's ZKB-2026 warning.
+func (fx *limitFixtures) warning(t *testing.T) string {
+	t.Helper()
+	csv := "id_number,settled_on,hospital,service_type,bill_ref,total_cost,policy_scope_cost,basic_insurance_paid,critical_illness_paid,medical_assistance_paid,self_pay\n" +
+		fx.person + ",2026-05-01,南阳市中心医院,inpatient," + servertest.Unique("MR") + ",1000.00,1000.00,0,0,0,1000.00\n"
+	r := fx.h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/medical-records/import", Token: "admin", Body: csv,
+		Header: map[string]string{"Content-Type": "text/csv; charset=utf-8"}})
+	servertest.RequireStatus(t, r, http.StatusOK)
+	r = fx.h.Get(t, "finance", "/api/v1/warnings?plan=ZKB-2026")
+	servertest.RequireStatus(t, r, http.StatusOK)
+	for _, w := range r.Map(t)["items"].([]any) {
+		w := w.(map[string]any)
+		if slices.Contains(w["beneficiary_ids"].([]any), any(fx.person)) {
+			return w["id"].(string)
+		}
+	}
+	t.Fatalf("no warning for the fixture's person: %s", r.Body)
+	return ""
+}
+
+// approvedForNotice approves a ZFB claim of a new person, for a notice of
+// ZFB-2026 to publish.
+func (fx *limitFixtures) approvedForNotice(t *testing.T) {
+	t.Helper()
+	p := servertest.Person{ID: servertest.NewPersonID(), Name: "赵惠民", Payout: "6222020000000000003", Residency: []string{"hukou"}}
+	servertest.RequireStatus(t, fx.h.PutPerson(t, p), http.StatusCreated)
+	body := fx.zfbClaim()
+	body["beneficiary_id"] = p.ID
+	r := fx.h.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/claims", Token: "insurer", Body: body,
+		Header: map[string]string{"Idempotency-Key": servertest.Unique("ml")}})
+	servertest.RequireStatus(t, r, http.StatusCreated)
+	servertest.RequireStatus(t, fx.h.Post(t, "finance", "/api/v1/claims/"+r.Map(t)["id"].(string)+"/approve", map[string]any{}), http.StatusOK)
 }
 
 // lookup returns the value at path in v and whether it is there.

@@ -22,6 +22,7 @@ func registerBusinessMetrics(reg *prometheus.Registry, d *db.DB) {
 	reg.MustRegister(build,
 		collectors.NewDBStatsCollector(d.SQL, "huimin"),
 		&budgetCollector{d: d})
+	reg.MustRegister(d.Collectors()...) // huimin_db_retries_total, huimin_db_retries_exhausted_total
 }
 
 // budgetCollector reads the budget rows at each scrape: a gauge per plan and

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"testing"
 
@@ -22,6 +23,17 @@ func TestBusinessMetrics(t *testing.T) {
 		servertest.RequireStatus(t, h.Post(t, "finance", "/api/v1/plans/ZKB-2026/funding",
 			map[string]any{"amount": "1234567.89", "reason": "县级配套资金", "reference": "宛财〔2026〕12号"}), 201)
 
+		csv, err := os.ReadFile("../policies/testdata/registry_gbk.csv")
+		require.NoError(t, err)
+		r := h.Do(t, servertest.Request{Method: "POST", Path: "/api/v1/beneficiaries/import", Token: "admin", Body: csv,
+			Header: map[string]string{"Content-Type": "text/csv; charset=GBK"}})
+		servertest.RequireStatus(t, r, 200)
+		var imported struct {
+			Created int `json:"created"`
+		}
+		r.JSON(t, &imported)
+		require.Positive(t, imported.Created)
+
 		var plan struct {
 			Budget map[string]money.Amount `json:"budget"`
 		}
@@ -31,6 +43,8 @@ func TestBusinessMetrics(t *testing.T) {
 		require.Regexp(t, `huimin_build_info\{database="`+string(d.Dialect)+`",goversion="go[^"]+",version="[^"]+"\} 1`, metrics)
 		require.Regexp(t, `go_sql_max_open_connections\{db_name="huimin"\} [1-9]`, metrics)
 		require.Contains(t, metrics, "huimin_budget_scrape_ok 1")
+		require.Contains(t, metrics, "# TYPE huimin_db_retries_total counter")
+		require.Contains(t, metrics, fmt.Sprintf("huimin_registry_import_rows_total{outcome=\"created\"} %d\n", imported.Created))
 		for _, account := range []string{"funded", "available", "reserved", "in_payment", "paid"} {
 			m := regexp.MustCompile(fmt.Sprintf(`huimin_budget_fen\{account="%s",plan="ZKB-2026"\} (\S+)`, account)).FindStringSubmatch(metrics)
 			require.NotNil(t, m, "no %s gauge in\n%s", account, metrics)

@@ -95,6 +95,7 @@ var fakeParams = map[string]string{
 	"id":        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
 	"code":      "NOPE-2026",
 	"version":   "1",
+	"year":      "1999",
 	"id_number": policies.ResidentIDWithCheck("41132519800101999"),
 }
 

@@ -19,14 +19,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"huimin/claims"
+	"huimin/console"
 	"huimin/docs"
 	"huimin/internal/apperr"
 	"huimin/internal/auth"
 	"huimin/internal/db"
+	"huimin/internal/i18n"
 	"huimin/internal/web"
+	"huimin/internal/webhooks"
 	"huimin/ledger"
 	"huimin/payouts"
 	"huimin/policies"
+	"huimin/prevention"
 )
 
 // Version is set at build time with -ldflags "-X huimin/internal/app.Version=…".
@@ -57,6 +61,11 @@ type Config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+	// Console sessions (internal/auth): one unused for SessionIdleTimeout
+	// ends (default 30 min), and any ends SessionMaxAge after sign-in
+	// (default 12 h).
+	SessionIdleTimeout time.Duration
+	SessionMaxAge      time.Duration
 }
 
 // withDefaults fills in the default of every unset setting.
@@ -96,6 +105,9 @@ type App struct {
 	Ledger   *ledger.Service
 	Metrics  *prometheus.Registry
 	Registry *policies.Registry
+	Webhooks *webhooks.Service
+	Users    *auth.Users      // staff accounts and console sessions
+	Console  *console.Console // the web console under /console/
 	log      *slog.Logger
 	seeders  []func(context.Context) error
 	now      func() time.Time
@@ -121,9 +133,18 @@ func New(d *db.DB, cfg Config) *App {
 		Plans:  policies.NewPlans(d, cfg.Now),
 	}
 	a.Registry = policies.NewRegistry(d, cfg.Now)
+	// Before the services that change claims: they write its deliveries.
+	a.Webhooks = webhooks.New(d, webhooks.Config{Now: cfg.Now, Log: cfg.Log, Metrics: reg})
+	a.Webhooks.Start()
 	a.Claims = claims.New(d, cfg.Now, reg, a.Plans)
 	a.Payouts = payouts.New(d, cfg.Now)
+	a.Claims.Webhooks, a.Payouts.Webhooks = a.Webhooks, a.Webhooks
+	a.Payouts.RegisterMetrics(reg)
+	a.Registry.RegisterMetrics(reg)
 	a.Ledger = ledger.New(d, cfg.Now)
+	a.Users = auth.NewUsers(d, cfg.Now, auth.UserConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge})
+	a.Console = console.New(console.Deps{DB: d, Users: a.Users, Tokens: a.Tokens, Plans: a.Plans, Registry: a.Registry,
+		Claims: a.Claims, Payouts: a.Payouts, Ledger: a.Ledger, Now: cfg.Now, Log: cfg.Log})
 	a.seeders = append(a.seeders, a.Plans.Seed)
 	a.Echo = a.router(cfg)
 	return a
@@ -132,9 +153,13 @@ func New(d *db.DB, cfg Config) *App {
 func (a *App) router(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = web.ErrorHandler(a.log)
+	// Console paths get the console's HTML error page, the rest the envelope.
+	e.HTTPErrorHandler = console.ErrorHandler(a.Console, web.ErrorHandler(a.log))
 	e.Server.ReadHeaderTimeout, e.Server.ReadTimeout = cfg.ReadHeaderTimeout, cfg.ReadTimeout
 	e.Server.WriteTimeout, e.Server.IdleTimeout = cfg.WriteTimeout, cfg.IdleTimeout
+	// Outermost, so that the envelope is written through it too: with
+	// Accept-Language: zh-CN or ?lang=zh every JSON answer's words are Chinese (DESIGN §16).
+	e.Use(i18n.Middleware())
 	// Echo's own 404/405 go through the same error handler, as the envelope.
 	e.Use(web.RequestIDs(), web.AccessLog(a.log), a.metrics(), web.Recover(a.log), web.BodyLimits(),
 		web.Deadlines(cfg.RequestTimeout, cfg.BulkTimeout), a.databaseGate())
@@ -176,12 +201,23 @@ func (a *App) router(cfg Config) *echo.Echo {
 	a.Registry.Routes(api)
 	a.Claims.Routes(api)
 	a.Payouts.Routes(api)
+	a.Payouts.NoticeRoutes(api) // 公示 and objections (DESIGN §14)
+	a.Payouts.ReportRoutes(api) // 统计报表 (DESIGN §17)
+	a.Plans.CalendarRoutes(api) // the working-day calendar of notice periods
 	a.Ledger.Routes(api)
+	prevention.New(a.DB, a.now).Routes(api) // what-if and early warning (DESIGN §20)
+	a.Webhooks.Routes(api)
+	// The web console (DESIGN §18): its own sessions, not the API's tokens.
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, console.Prefix) })
+	a.Console.Routes(e)
 	return e
 }
 
-// ready answers 200 when the database answers within two seconds, else 503
-// — at once while the health breaker is open.
+// ready answers 200 when the database can serve within two seconds, else
+// 503 — at once while the health breaker is open. On a Galera node "can
+// serve" also means the node is Synced in the primary component
+// (db.Ready): a joining, donor or cut-off node fails readiness, so a load
+// balancer stops sending it requests, and the 503 says why.
 func (a *App) ready(c echo.Context) error {
 	ctx, release, err := a.DB.Health.Guard(c.Request().Context())
 	if err != nil {
@@ -190,7 +226,11 @@ func (a *App) ready(c echo.Context) error {
 	defer release()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := a.DB.Ping(ctx); err != nil {
+	if err := a.DB.Ready(ctx); err != nil {
+		var why *apperr.Error
+		if errors.As(err, &why) && why.Kind == apperr.ErrUnavailable {
+			return why
+		}
 		return apperr.New(apperr.ErrUnavailable, "the database does not answer")
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
@@ -247,6 +287,7 @@ func (a *App) metrics() echo.MiddlewareFunc {
 func (a *App) Close() {
 	a.Claims.Close()
 	a.Payouts.Close()
+	a.Webhooks.Close()
 }
 
 // Bootstrap prepares a fresh database for use: it seeds the four 2026 plans

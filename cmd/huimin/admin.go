@@ -16,9 +16,10 @@ import (
 )
 
 func openDB(ctx context.Context, cfg config) (*db.DB, error) {
+	cfg.announceDB()
 	d, err := db.Open(ctx, cfg.DB, cfg.dbOptions())
 	if err != nil {
-		return nil, err
+		return nil, cfg.explainOpen(err)
 	}
 	if _, err := d.Migrate(ctx); err != nil {
 		d.Close()
@@ -31,9 +32,10 @@ func migrate(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
 		return fmt.Errorf("usage: huimin migrate up|status")
 	}
+	cfg.announceDB()
 	d, err := db.Open(ctx, cfg.DB, cfg.dbOptions())
 	if err != nil {
-		return err
+		return cfg.explainOpen(err)
 	}
 	defer d.Close()
 	if args[0] == "up" {

@@ -25,10 +25,13 @@ func TestConnectionLimitsConfig(t *testing.T) {
 	require.Equal(t, 30*time.Second, sc.WriteTimeout)
 	require.Equal(t, 2*time.Minute, sc.IdleTimeout)
 	require.Equal(t, 64, sc.MaxBulkMiB)
+	require.Equal(t, 30*time.Minute, sc.SessionIdleTimeout)
+	require.Equal(t, 12*time.Hour, sc.SessionMaxAge)
 
 	c, err = loadConfig(getenvFrom(map[string]string{
 		"HUIMIN_REQUEST_TIMEOUT": "2s", "HUIMIN_BULK_TIMEOUT": "10m", "HUIMIN_READ_HEADER_TIMEOUT": "5s",
 		"HUIMIN_READ_TIMEOUT": "2m", "HUIMIN_WRITE_TIMEOUT": "45s", "HUIMIN_IDLE_TIMEOUT": "90s", "HUIMIN_MAX_BULK_MIB": "128",
+		"HUIMIN_SESSION_IDLE_TIMEOUT": "10m", "HUIMIN_SESSION_MAX_AGE": "8h",
 	}))
 	require.NoError(t, err)
 	sc = c.serverConfig(nil)
@@ -39,6 +42,8 @@ func TestConnectionLimitsConfig(t *testing.T) {
 	require.Equal(t, 45*time.Second, sc.WriteTimeout)
 	require.Equal(t, 90*time.Second, sc.IdleTimeout)
 	require.Equal(t, 128, sc.MaxBulkMiB)
+	require.Equal(t, 10*time.Minute, sc.SessionIdleTimeout)
+	require.Equal(t, 8*time.Hour, sc.SessionMaxAge)
 
 	for _, tc := range []struct {
 		name string
@@ -57,4 +62,18 @@ func TestConnectionLimitsConfig(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestSettingsHelpNamesEveryVariable: every variable loadConfig reads is in
+// the help's table, and nothing else is.
+func TestSettingsHelpNamesEveryVariable(t *testing.T) {
+	read := map[string]bool{}
+	_, err := loadConfig(func(k string) string { read[k] = true; return "" })
+	require.NoError(t, err)
+	listed := map[string]bool{}
+	for _, s := range settings {
+		listed[s.name] = true
+		require.Contains(t, settingsHelp(), s.name)
+	}
+	require.Equal(t, read, listed)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -125,9 +126,13 @@ func TestMigrateAndVersion(t *testing.T) {
 	out, _, err := c.run(t, "migrate", "status")
 	require.NoError(t, err)
 	require.Regexp(t, `(?m)^00001\s+pending\s+`, out)
+	pending := strings.Count(out, "pending")
+	files, err := filepath.Glob("../../migrations/sqlite/*.sql")
+	require.NoError(t, err)
+	require.Equal(t, len(files), pending, "every migration file is pending on a fresh database")
 	out, _, err = c.run(t, "migrate", "up")
 	require.NoError(t, err)
-	require.Contains(t, out, "applied 1 migration(s)")
+	require.Contains(t, out, fmt.Sprintf("applied %d migration(s)", len(files)))
 	out, _, err = c.run(t, "migrate", "status")
 	require.NoError(t, err)
 	require.Regexp(t, `(?m)^VERSION\s+STATE\s+FILE$`, out)
@@ -158,20 +163,20 @@ func TestUsageAndConfigErrors(t *testing.T) {
 	require.Contains(t, stderr, "usage: huimin")
 
 	c.vars["HUIMIN_LOG_LEVEL"] = "chatty"
-	_, _, err = c.run(t, "version")
+	_, _, err = c.run(t, "check")
 	require.Error(t, err)
 	require.ErrorContains(t, err, "HUIMIN_LOG_LEVEL")
 	var ee exitError
 	require.False(t, errors.As(err, &ee), "a config error is reported, not a bare exit code")
 	for _, level := range []string{"debug", "INFO", "warn", "error"} {
 		c.vars["HUIMIN_LOG_LEVEL"] = level
-		_, _, err = c.run(t, "version")
+		_, _, err = c.run(t, "check")
 		require.NoError(t, err, level)
 	}
 	delete(c.vars, "HUIMIN_LOG_LEVEL")
 
 	c.vars["HUIMIN_SHUTDOWN_TIMEOUT"] = "soon"
-	_, _, err = c.run(t, "version")
+	_, _, err = c.run(t, "check")
 	require.ErrorContains(t, err, "HUIMIN_SHUTDOWN_TIMEOUT")
 	delete(c.vars, "HUIMIN_SHUTDOWN_TIMEOUT")
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"time"
 
 	"huimin/internal/db"
 	"huimin/server"
@@ -26,9 +27,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 			log.Info("the database answers again; serving requests")
 		}
 	}
+	opts.Log = log // retried transactions at debug
+	cfg.announceDB()
 	d, err := db.Open(ctx, cfg.DB, opts)
 	if err != nil {
-		return err
+		return cfg.explainOpen(err)
 	}
 	defer d.Close()
 	n, err := d.Migrate(ctx)
@@ -45,6 +48,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if adminToken != "" {
 		fmt.Fprintf(stdout, "Created the first admin token (shown once; keep it safe):\n%s\n", adminToken)
 	}
+	// Disbursement batches that a crashed server (this one, or another on
+	// the same database) left half-made are finished by whichever runs.
+	go a.Payouts.ResumeDisbursementsEvery(ctx, 30*time.Second, func(n int, err error) {
+		if err != nil {
+			log.Warn("could not finish abandoned disbursement batches; trying again in 30s", "error", err.Error())
+		} else {
+			log.Info("finished abandoned disbursement batches", "batches", n)
+		}
+	})
 
 	if cfg.PprofAddr != "" {
 		// Profiling on its own listener (keep it on loopback), never on the

@@ -138,15 +138,15 @@ const (
 	BulkBodyLimit = 32 << 20
 )
 
-// BodyLimits caps request bodies: 32 MiB for claim batches and registry
-// imports, 1 MiB elsewhere. Larger bodies are 413 whether the client says so
-// in Content-Length or not.
+// BodyLimits caps request bodies: 32 MiB for claim batches, registry
+// imports and medical settlement imports, 1 MiB elsewhere. Larger bodies
+// are 413 whether the client says so in Content-Length or not.
 func BodyLimits() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			limit := int64(BodyLimit)
 			p := c.Request().URL.Path
-			if strings.HasSuffix(p, "/claim-batches") || strings.HasSuffix(p, "/beneficiaries/import") {
+			if strings.HasSuffix(p, "/claim-batches") || strings.HasSuffix(p, "/beneficiaries/import") || strings.HasSuffix(p, "/medical-records/import") {
 				limit = BulkBodyLimit
 			}
 			req := c.Request()
@@ -172,7 +172,14 @@ func Bulk(path string) bool {
 	switch {
 	case strings.HasSuffix(path, "/claim-batches"), strings.HasSuffix(path, "/beneficiaries/import"),
 		strings.HasSuffix(path, "/ledger/export"), strings.Contains(path, "/disbursements"),
-		strings.HasSuffix(path, "/settlements"), strings.HasSuffix(path, "/ledger/verify"):
+		strings.HasSuffix(path, "/settlements"), strings.HasSuffix(path, "/ledger/verify"),
+		// Prevention (DESIGN §20): a settlement import, a what-if over a
+		// plan's claims, a plan's warnings computed again.
+		strings.HasSuffix(path, "/medical-records/import"), strings.HasSuffix(path, "/simulations"),
+		strings.HasSuffix(path, "/warnings"), strings.HasSuffix(path, "/warnings/summary"),
+		// A notice (公示) of up to 10,000 claims and its printable roster;
+		// a month's report aggregates a plan's claims and ledger.
+		strings.Contains(path, "/notices"), strings.Contains(path, "/reports/"):
 		return true
 	}
 	return false

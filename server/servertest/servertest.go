@@ -347,7 +347,18 @@ func checkContract(t testing.TB, r Request, body []byte, hdr http.Header, resp *
 	ctx := context.Background()
 	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true, MultiError: true}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
-	if resp.Status < 300 && !r.NoCheck {
+	// A claim batch is answered 200 even when some of its claims are bad:
+	// each bad one fails alone, in its result. Such a request was not
+	// accepted as it stands, so it is not held to ClaimBatchInput, which
+	// types the claims a client must send; its answer is still checked.
+	var batch struct {
+		Summary struct {
+			Failed int `json:"failed"`
+		} `json:"summary"`
+	}
+	partlyFailed := route.Operation != nil && route.Operation.OperationID == "submitClaimBatch" && resp.Status == http.StatusOK &&
+		json.Unmarshal(resp.Body, &batch) == nil && batch.Summary.Failed > 0
+	if resp.Status < 300 && !r.NoCheck && !partlyFailed {
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			t.Fatalf("%s %s: accepted request does not match docs/openapi.yaml: %v", r.Method, r.Path, err)
 		}
