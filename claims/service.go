@@ -36,12 +36,14 @@ type Service struct {
 	// Webhooks receives claim.assessed and claim.rejected in the
 	// transaction that files the claim (an outbox); nil sends nothing.
 	Webhooks *webhooks.Service
+
+	transitions *Transitions
 }
 
 // New returns the claims service, which reads plans through plans;
 // metrics register on reg.
 func New(d *db.DB, now func() time.Time, reg prometheus.Registerer, plans *policies.Plans) *Service {
-	s := &Service{db: d, now: now, metrics: newMetrics(reg), plans: plans}
+	s := &Service{db: d, now: now, metrics: newMetrics(reg), plans: plans, transitions: newTransitions(reg)}
 	s.filings = groupcommit.New(groupcommit.Config{Workers: 4, MaxGroup: 64, Timeout: 30 * time.Second}, s.fileGroup, s.fileAlone)
 	return s
 }
@@ -480,6 +482,7 @@ func (s *Service) Withdraw(ctx context.Context, who audit.Who, id string) (View,
 	if err != nil {
 		return View{}, err
 	}
+	s.transitions.Add(rec.PlanCode, "withdrawn", 1)
 	approvals, err := loadApprovals(ctx, s.db.DB, []string{id})
 	if err != nil {
 		return View{}, db.Translate(err)

@@ -41,7 +41,7 @@ type Service struct {
 	// nil sends nothing.
 	Webhooks *webhooks.Service
 
-	transitions *Transitions // nil until RegisterMetrics
+	transitions *claims.Transitions // nil until UseTransitions
 }
 
 // New returns the payouts service.

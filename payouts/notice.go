@@ -352,7 +352,9 @@ func (s *Service) ResolveObjection(ctx context.Context, who audit.Who, id string
 	}
 	now := s.now()
 	var o claims.Objection
+	var plan, revokedPlan string // for the counters, once committed
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		plan, revokedPlan = "", ""
 		// The claim is locked before the objection, the order every
 		// transition on a claim takes, so that resolving never waits in a
 		// cycle with a disbursement or a new objection of the same claim.
@@ -371,6 +373,7 @@ func (s *Service) ResolveObjection(ctx context.Context, who audit.Who, id string
 			return apperr.New(apperr.ErrInvalidState, "objection %s is already %s", id, o.Status)
 		}
 		st := locked[0]
+		plan = st.Plan
 		revoked := false
 		if in.Outcome == claims.ObjectionUpheld {
 			switch st.Status {
@@ -409,12 +412,17 @@ func (s *Service) ResolveObjection(ctx context.Context, who audit.Who, id string
 				return err
 			}
 			outcome += ", claim declined"
+			revokedPlan = st.Plan
 		}
 		return audit.Write(ctx, tx, now, who, "objection.resolve", id, outcome)
 	})
 	if err != nil {
 		s.auditRefusal(ctx, who, "objection.resolve", id, err)
 		return claims.ObjectionView{}, err
+	}
+	s.count(plan, "objection_"+in.Outcome, 1)
+	if revokedPlan != "" {
+		s.count(revokedPlan, "revoked", 1)
 	}
 	return o.View(), nil
 }

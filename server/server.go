@@ -139,7 +139,7 @@ func New(d *db.DB, cfg Config) *App {
 	a.Claims = claims.New(d, cfg.Now, reg, a.Plans)
 	a.Payouts = payouts.New(d, cfg.Now)
 	a.Claims.Webhooks, a.Payouts.Webhooks = a.Webhooks, a.Webhooks
-	a.Payouts.RegisterMetrics(reg)
+	a.Payouts.UseTransitions(a.Claims.Transitions())
 	a.Registry.RegisterMetrics(reg)
 	a.Ledger = ledger.New(d, cfg.Now)
 	a.Users = auth.NewUsers(d, cfg.Now, auth.UserConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge})

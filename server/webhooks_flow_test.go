@@ -124,10 +124,20 @@ func TestWebhooksFollowTheClaimPath(t *testing.T) {
 		toPay := file("insurer", paid.ID, "B-1")
 		toDecline := file("insurer", declined.ID, "B-2")
 		rejected := file("insurer", ineligible.ID, "B-3")
-		file("insurer2", paid.ID, "B-4") // cpic's claim: not sent to picc's receiver
+		file("insurer2", paid.ID, "B-4") // cpic's claims: not sent to picc's receiver
+		withdrawn := file("insurer2", declined.ID, "B-5")
+		servertest.RequireStatus(t, h.Post(t, "insurer2", "/api/v1/claims/"+withdrawn+"/withdraw", map[string]any{}), http.StatusOK)
 
 		servertest.RequireStatus(t, h.Post(t, "finance", "/api/v1/claims/"+toPay+"/approve", map[string]any{}), http.StatusOK)
 		servertest.RequireStatus(t, h.Post(t, "finance", "/api/v1/claims/"+toDecline+"/decline", map[string]any{"reason": "发票不符"}), http.StatusOK)
+		var objection struct {
+			ID string `json:"id"`
+		}
+		r = h.Post(t, "finance", "/api/v1/claims/"+toPay+"/objections", map[string]any{"raised_by": "村民 王某", "reason": "反映家庭收入较高"})
+		servertest.RequireStatus(t, r, http.StatusCreated)
+		r.JSON(t, &objection)
+		servertest.RequireStatus(t, h.Post(t, "finance", "/api/v1/objections/"+objection.ID+"/resolve",
+			map[string]any{"outcome": "dismissed", "note": "经核实不属实"}), http.StatusOK)
 		pay := func(outcome string) {
 			var b struct {
 				ID string `json:"id"`
@@ -163,7 +173,9 @@ func TestWebhooksFollowTheClaimPath(t *testing.T) {
 
 		// The same transitions, counted once each for the operator.
 		metrics := string(h.Get(t, "", "/metrics").Body)
-		for transition, n := range map[string]int{"approved": 1, "declined": 1, "disbursed": 2, "payment_failed": 1, "paid": 1} {
+		for transition, n := range map[string]int{
+			"approved": 1, "declined": 1, "disbursed": 2, "payment_failed": 1, "paid": 1, "withdrawn": 1, "objection_dismissed": 1,
+		} {
 			require.Contains(t, metrics, fmt.Sprintf("huimin_claim_transitions_total{plan=\"ZKB-2026\",transition=\"%s\"} %d\n", transition, n))
 		}
 	})
