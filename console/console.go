@@ -133,6 +133,7 @@ func (c *Console) Routes(e *echo.Echo) {
 	e.GET("/console/disbursements/:id/bank.csv", c.staff(finance, c.bankFile))
 	e.GET("/console/disbursements/:id/roster.xlsx", c.staff(finance, c.roster))
 	e.POST("/console/disbursements/:id/results", c.staff(finance, c.results))
+	e.POST("/console/disbursements/:id/results-file", c.staff(finance, c.resultsFile))
 
 	e.GET("/console/ledger", c.staff(books, c.ledgerPage))
 	e.GET("/console/ledger/export", c.staff(books, c.ledgerExport))

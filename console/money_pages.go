@@ -3,7 +3,9 @@ package console
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -476,6 +478,51 @@ func (c *Console) results(r *request) error {
 				}
 			}
 		}
+		return c.batchPage(r, id, status, withProblem(msg, fields...))
+	}
+	return r.Redirect(http.StatusSeeOther, "/console/disbursements/"+id+"?msg=results_recorded")
+}
+
+// resultsFile records the bank's result file uploaded from the batch page,
+// through payouts.RecordResultsFile: the API's rules exactly (a file with
+// any bad row records nothing, and the page lists each bad row).
+func (c *Console) resultsFile(r *request) error {
+	id := r.Param("id")
+	if !web.IsID(id) {
+		return r.fail(http.StatusNotFound, r.T("err.not_found"))
+	}
+	fh, err := r.FormFile("file")
+	if err != nil {
+		return c.batchPage(r, id, http.StatusUnprocessableEntity, withProblem(r.T("disb.no_results")))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > 1<<20 {
+		return c.batchPage(r, id, http.StatusRequestEntityTooLarge, withProblem(r.T("disb.file_too_large")))
+	}
+	contentType := fh.Header.Get("Content-Type")
+	if strings.HasSuffix(strings.ToLower(fh.Filename), ".xlsx") {
+		contentType = ledger.ContentTypes[ledger.FormatXLSX]
+	} else if !strings.HasPrefix(contentType, "text/") && contentType != ledger.ContentTypes[ledger.FormatXLSX] {
+		contentType = "text/csv" // a browser's guess for .csv (application/vnd.ms-excel): the charset is detected
+	}
+	_, preview, err := c.Payouts.RecordResultsFile(r.Request().Context(), r.who(), id, data, contentType)
+	if errors.Is(err, payouts.ErrResultRows) {
+		fields := make([]apperr.FieldError, len(preview.Errors))
+		for i, e := range preview.Errors {
+			fields[i] = apperr.FieldError{Field: fmt.Sprintf("%s:%d %s", fh.Filename, e.Line, e.Field), Message: e.Message}
+		}
+		return c.batchPage(r, id, http.StatusUnprocessableEntity, withProblem(r.T("disb.file_bad_rows"), fields...))
+	}
+	if err != nil {
+		status, msg, fields := r.problemOf(err)
 		return c.batchPage(r, id, status, withProblem(msg, fields...))
 	}
 	return r.Redirect(http.StatusSeeOther, "/console/disbursements/"+id+"?msg=results_recorded")
