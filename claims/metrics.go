@@ -21,8 +21,8 @@ func newTransitions(reg prometheus.Registerer) *Transitions {
 	return t
 }
 
-// Add counts n transitions; a nil Transitions counts nothing.
-func (t *Transitions) Add(plan, transition string, n int) {
+// Count counts n transitions; a nil Transitions counts nothing.
+func (t *Transitions) Count(plan, transition string, n int) {
 	if t == nil || n <= 0 {
 		return
 	}

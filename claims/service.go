@@ -482,7 +482,7 @@ func (s *Service) Withdraw(ctx context.Context, who audit.Who, id string) (View,
 	if err != nil {
 		return View{}, err
 	}
-	s.transitions.Add(rec.PlanCode, "withdrawn", 1)
+	s.transitions.Count(rec.PlanCode, "withdrawn", 1)
 	approvals, err := loadApprovals(ctx, s.db.DB, []string{id})
 	if err != nil {
 		return View{}, db.Translate(err)

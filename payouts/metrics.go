@@ -7,4 +7,4 @@ import "huimin/claims"
 func (s *Service) UseTransitions(t *claims.Transitions) { s.transitions = t }
 
 // count adds n transitions; a service without a counter counts nothing.
-func (s *Service) count(plan, transition string, n int) { s.transitions.Add(plan, transition, n) }
+func (s *Service) count(plan, transition string, n int) { s.transitions.Count(plan, transition, n) }
