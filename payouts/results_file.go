@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"strings"
 
@@ -219,29 +218,6 @@ func readResultXLSX(body []byte) ([]sheetRow, error) {
 	return rows, nil
 }
 
-// filePart returns the first file part of a multipart/form-data body (a
-// part with a file name, or named "file"), and the part's Content-Type.
-func filePart(body []byte, params map[string]string) (data []byte, contentType string, err error) {
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return nil, "", apperr.Invalid("file", "is required: the form has no file part")
-		}
-		if err != nil {
-			return nil, "", apperr.New(apperr.ErrBadRequest, "malformed multipart/form-data body: %v", err)
-		}
-		if p.FileName() == "" && p.FormName() != "file" {
-			continue
-		}
-		data, err := io.ReadAll(p)
-		if err != nil {
-			return nil, "", apperr.New(apperr.ErrBadRequest, "malformed multipart/form-data body: %v", err)
-		}
-		return data, p.Header.Get(echo.HeaderContentType), nil
-	}
-}
-
 // resultRows turns a file's rows into the results the JSON form would carry,
 // checked against the batch's items as they are now: every bad row is an
 // error naming its line and its column by the header the file gives it, and
@@ -431,7 +407,7 @@ func (s *Service) resultsFile(c echo.Context, id, mediaType string, params map[s
 	}
 	contentType := c.Request().Header.Get(echo.HeaderContentType)
 	if mediaType == mediaMultipart {
-		if file, contentType, err = filePart(file, params); err != nil {
+		if file, contentType, err = web.FilePart(file, params["boundary"]); err != nil {
 			return err
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"huimin/internal/apperr"
 	"huimin/internal/civil"
+	"huimin/internal/web"
 )
 
 // RegistryCSVHeader is the exact first line of a registry import (DESIGN §4).
@@ -461,7 +461,7 @@ func readRegistryFile(body []byte, contentType string) ([]registryRow, []RowErro
 			return nil, nil, apperr.New(apperr.ErrBadRequest, "malformed Content-Type: %v", err)
 		}
 		if mt == registryMediaMultipart {
-			part, partType, err := registryFilePart(body, params["boundary"])
+			part, partType, err := web.FilePart(body, params["boundary"])
 			if err != nil {
 				return nil, nil, err
 			}
@@ -490,29 +490,6 @@ func readRegistryFile(body []byte, contentType string) ([]registryRow, []RowErro
 	}
 	rows, errs := readRegistryCSV(text)
 	return rows, errs, nil
-}
-
-// registryFilePart returns the content and Content-Type of the first file
-// part of a multipart/form-data body.
-func registryFilePart(body []byte, boundary string) ([]byte, string, error) {
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return nil, "", apperr.Invalid("file", "is required: the form has no file part")
-		}
-		if err != nil {
-			return nil, "", apperr.New(apperr.ErrBadRequest, "malformed multipart/form-data body: %v", err)
-		}
-		if p.FileName() == "" && p.FormName() != "file" {
-			continue
-		}
-		data, err := io.ReadAll(p)
-		if err != nil {
-			return nil, "", apperr.New(apperr.ErrBadRequest, "malformed multipart/form-data body: %v", err)
-		}
-		return data, p.Header.Get("Content-Type"), nil
-	}
 }
 
 // readRegistryXLSX reads the first sheet of a workbook as the records of
