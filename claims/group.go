@@ -129,7 +129,11 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 	for _, r := range leaders {
 		if st, ok := answered[idemKey{r.who.Org, r.key}]; ok {
 			if st.RequestHash == r.it.in.hash {
-				results[r] = fileRes{Value: Answer{Status: st.StatusCode, Body: []byte(st.Response), Replayed: true}}
+				a, err := answerOf(ctx, tx, st)
+				if err != nil {
+					return nil, err
+				}
+				results[r] = fileRes{Value: a}
 			} else {
 				results[r] = fileRes{Err: apperr.New(apperr.ErrIdempotencyReused, "Idempotency-Key %q was used with a different body", r.key).
 					WithDetails(map[string]any{"claim_id": st.ClaimID})}
@@ -173,7 +177,7 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 				}
 				results[r] = fileRes{Value: Answer{Status: http.StatusCreated, Body: view}}
 				keys = append(keys, idemRecord{Org: org, IdemKey: r.key, RequestHash: it.in.hash, ClaimID: it.rec.ID,
-					StatusCode: http.StatusCreated, Response: string(view), CreatedAt: now.UnixMilli()})
+					StatusCode: http.StatusCreated, CreatedAt: now.UnixMilli()})
 				records = append(records, audit.NewRecord(now, r.who, "claim.submit", it.rec.ID, it.rec.Status))
 			}
 		}

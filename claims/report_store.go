@@ -3,8 +3,11 @@ package claims
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"gorm.io/gorm"
+
+	"huimin/internal/ids"
 )
 
 // Intake is what a plan's claims submitted in a period come to, for one
@@ -35,7 +38,14 @@ type intakeKey struct{ county, beneficiary string }
 // rejection reasons, a JSON list per claim, are read for the rejected claims
 // only and counted as they stream by. Rows come in county (then
 // beneficiary) order.
+//
+// The period is found on the index claims_plan_id (plan_code, id): a claim's
+// id is a ULID of the instant it was submitted (the same instant as
+// submitted_at), so the ids of [from, to) are [Floor(from), Floor(to)). The
+// submitted_at condition stays, so the answer is the same if it ever were
+// not.
 func ReportIntake(ctx context.Context, tx *gorm.DB, plan string, from, to int64, perBeneficiary bool) ([]Intake, error) {
+	idFrom, idTo := ids.Floor(time.UnixMilli(from)), ids.Floor(time.UnixMilli(to))
 	group := "county_code"
 	if perBeneficiary {
 		group = "county_code, beneficiary_id"
@@ -57,9 +67,9 @@ func ReportIntake(ctx context.Context, tx *gorm.DB, plan string, from, to int64,
 		COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS rejected,
 		COALESCE(SUM(CASE WHEN status IN ? THEN 1 ELSE 0 END), 0) AS approved,
 		COALESCE(SUM(CASE WHEN status IN ? THEN reserved_amount ELSE 0 END), 0) AS approved_amount
-		FROM claims WHERE plan_code = ? AND submitted_at >= ? AND submitted_at < ?
+		FROM claims WHERE plan_code = ? AND id >= ? AND id < ? AND submitted_at >= ? AND submitted_at < ?
 		GROUP BY `+group+` ORDER BY `+group,
-		Rejected, approvedStatuses, approvedStatuses, plan, from, to).Scan(&sums).Error
+		Rejected, approvedStatuses, approvedStatuses, plan, idFrom, idTo, from, to).Scan(&sums).Error
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +84,8 @@ func ReportIntake(ctx context.Context, tx *gorm.DB, plan string, from, to int64,
 	}
 
 	rows, err := tx.WithContext(ctx).Raw(`SELECT county_code, beneficiary_id, reasons FROM claims
-		WHERE plan_code = ? AND submitted_at >= ? AND submitted_at < ? AND status = ?`, plan, from, to, Rejected).Rows()
+		WHERE plan_code = ? AND id >= ? AND id < ? AND submitted_at >= ? AND submitted_at < ? AND status = ?`,
+		plan, idFrom, idTo, from, to, Rejected).Rows()
 	if err != nil {
 		return nil, err
 	}

@@ -144,7 +144,7 @@ func (s *Service) fileOne(ctx context.Context, who audit.Who, key string, it *it
 		}
 		answer = Answer{Status: http.StatusCreated, Body: view}
 		if err := insertAnswers(ctx, tx, []idemRecord{{Org: who.Org, IdemKey: key, RequestHash: hash, ClaimID: it.rec.ID,
-			StatusCode: answer.Status, Response: string(view), CreatedAt: now.UnixMilli()}}); err != nil {
+			StatusCode: answer.Status, CreatedAt: now.UnixMilli()}}); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx, now, who, "claim.submit", it.rec.ID, it.rec.Status)
@@ -189,7 +189,11 @@ func (s *Service) replay(ctx context.Context, org, key, hash string) (*Answer, e
 		return nil, apperr.New(apperr.ErrIdempotencyReused, "Idempotency-Key %q was used with a different body", key).
 			WithDetails(map[string]any{"claim_id": r.ClaimID})
 	}
-	return &Answer{Status: r.StatusCode, Body: []byte(r.Response), Replayed: true}, nil
+	a, err := answerOf(ctx, s.db.DB, r)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	return &a, nil
 }
 
 // MaxBatch is the most claims one batch may carry.

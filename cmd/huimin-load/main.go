@@ -51,6 +51,7 @@ type options struct {
 	Seed       uint64
 	SkipImport bool
 	FillLedger int
+	FillClaims int
 	FillDB     string
 	FillPlan   string
 }
@@ -69,11 +70,19 @@ func main() {
 	flag.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed makes the same registry")
 	flag.BoolVar(&o.SkipImport, "skip-import", false, "reuse a registry imported by an earlier run with the same -seed and -people")
 	flag.IntVar(&o.FillLedger, "fill-ledger", 0, "instead of load: append this many chained entries to -fill-plan's ledger in -fill-db")
-	flag.StringVar(&o.FillDB, "fill-db", "", "HUIMIN_DB-style spec of the database to fill (with -fill-ledger)")
+	flag.IntVar(&o.FillClaims, "fill-claims", 0, "instead of load: insert this many claims of past months straight into -fill-db (a table that already holds a year)")
+	flag.StringVar(&o.FillDB, "fill-db", "", "HUIMIN_DB-style spec of the database to fill (with -fill-ledger or -fill-claims)")
 	flag.StringVar(&o.FillPlan, "fill-plan", "ZKB-2026", "the plan whose ledger to fill")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if o.FillClaims > 0 {
+		if err := fillClaims(ctx, o.FillDB, o.FillClaims, time.Now()); err != nil {
+			fmt.Fprintln(os.Stderr, "huimin-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.FillLedger > 0 {
 		if err := fillLedger(ctx, o.FillDB, o.FillPlan, o.FillLedger); err != nil {
 			fmt.Fprintln(os.Stderr, "huimin-load:", err)
