@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"math/big"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -212,56 +211,38 @@ type Settlement struct {
 // unreserved claims: each gets floor_fen(payable × min(1, available / Σ
 // payable)), so the total never exceeds what is available.
 func (s *Service) Settle(ctx context.Context, who audit.Who, code string) (Settlement, error) {
+	return s.settleWith(ctx, who, code, nil)
+}
+
+// settleWith is Settle. When expect is not nil, it is called in the
+// transaction with the basis as locked, before anything is written, and
+// an error from it refuses the settlement (SettlePreviewed).
+func (s *Service) settleWith(ctx context.Context, who audit.Who, code string, expect func(settleBasis) error) (Settlement, error) {
 	now := s.now()
 	var out Settlement
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		plan, err := policies.LoadPlan(ctx, tx, code, false)
+		basis, err := loadSettleBasis(ctx, tx, code, true)
 		if err != nil {
 			return err
 		}
-		if plan.BudgetPolicy != policies.ProRata {
-			return apperr.New(apperr.ErrInvalidState, "plan %s is first_come: approvals reserve as they go, there is nothing to settle", code)
-		}
-		b, err := ledger.Lock(ctx, tx, code)
-		if err != nil {
-			return err
-		}
-		ids, err := claims.ApprovedUnreserved(ctx, tx, code)
-		if err != nil {
-			return err
-		}
-		var states []claims.State
-		if len(ids) > 0 {
-			if states, err = claims.LockStates(ctx, tx, ids); err != nil {
+		if expect != nil {
+			if err := expect(basis); err != nil {
 				return err
 			}
 		}
-		// The ids were read without a lock: a claim revoked since then must
-		// not get a share (nor shrink the others').
-		states = slices.DeleteFunc(states, func(st claims.State) bool {
-			return st.Status != claims.Approved || st.Reserved
-		})
-		var total int64
-		for _, st := range states {
-			total += st.Payable
-		}
+		states := basis.states
+		shares, total, reserved := basis.shares()
 		moves := make([]ledger.Move, 0, len(states))
-		var reserved int64
 		for i := range states {
 			st := &states[i]
-			amt := st.Payable
-			if total > b.Available {
-				amt = share(st.Payable, b.Available, total)
-			}
-			if amt == 0 {
+			if shares[i] == 0 {
 				// Nothing to share out (available is 0, or the share rounds
 				// down to 0.00): the claim stays unreserved, so the next
 				// settlement after a top-up includes it.
 				continue
 			}
-			st.Reserved, st.ReservedAmount = true, amt
-			reserved += amt
-			moves = append(moves, move(ledger.Reserve, *st, amt))
+			st.Reserved, st.ReservedAmount = true, shares[i]
+			moves = append(moves, move(ledger.Reserve, *st, shares[i]))
 		}
 		if _, _, err := ledger.Append(ctx, tx, code, who.Actor, now, moves...); err != nil {
 			return err

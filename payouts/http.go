@@ -71,8 +71,25 @@ func (s *Service) settle(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	dryRun := false
+	switch v := c.QueryParam("dry_run"); v {
+	case "", "false":
+	case "true":
+		dryRun = true
+	default:
+		return apperr.Invalid("dry_run", "must be true or false")
+	}
 	if err := web.BindEmpty(c); err != nil {
 		return err
+	}
+	if dryRun {
+		// Every share the settlement would reserve now, changing nothing
+		// (settle_preview.go).
+		p, err := s.PreviewSettlement(c.Request().Context(), code)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, p)
 	}
 	out, err := s.Settle(c.Request().Context(), auth.Who(c), code)
 	if err != nil {

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"huimin/internal/apperr"
+	"huimin/internal/audit"
 	"huimin/internal/auth"
 	"huimin/internal/web"
 )
@@ -79,9 +81,8 @@ func (r *Registry) getBeneficiary(c echo.Context) error {
 	return c.JSON(http.StatusOK, b.View(auth.From(c).Role != auth.Insurer))
 }
 
-// importCSV reads the import file — the body, or the first file part of a
-// multipart/form-data form; CSV (UTF-8 or GBK, DESIGN §4) or XLSX — stores
-// the good rows merged per person and reports every bad row.
+// importCSV answers POST /api/v1/beneficiaries/import with ImportFile: the
+// body, or the first file part of a multipart/form-data form.
 func (r *Registry) importCSV(c echo.Context) error {
 	raw, err := web.ReadBody(c)
 	if err != nil {
@@ -90,9 +91,23 @@ func (r *Registry) importCSV(c echo.Context) error {
 	if len(raw) == 0 {
 		return apperr.Invalid("body", "is empty; send the CSV file as the request body, line 1 being the header %s", RegistryCSVHeader)
 	}
-	rows, errs, err := readRegistryFile(raw, c.Request().Header.Get(echo.HeaderContentType))
+	answer, err := r.ImportFile(c.Request().Context(), auth.Who(c), raw, c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, answer)
+}
+
+// ReadRegistryImport reads an import file — CSV (UTF-8 or GBK, DESIGN §4)
+// or XLSX, or the first file part of a multipart/form-data form, as
+// contentType says — into the people it names, rows merged per person, and
+// every bad row in line order (never nil). The people of a bad row are left
+// out; the good rows' people are returned. An error is the request's:
+// nothing could be read.
+func ReadRegistryImport(body []byte, contentType string) ([]Beneficiary, []RowError, error) {
+	rows, errs, err := readRegistryFile(body, contentType)
+	if err != nil {
+		return nil, nil, err
 	}
 	people, errs := parseRegistryRows(rows, errs)
 	people, clashes := registryDropClashes(rows, people)
@@ -103,9 +118,22 @@ func (r *Registry) importCSV(c echo.Context) error {
 	if errs == nil {
 		errs = []RowError{}
 	}
-	n, err := r.importPeople(c.Request().Context(), auth.Who(c), people, len(errs))
+	return people, errs, nil
+}
+
+// ImportFile is the registry import of DESIGN §4, for the API and the
+// console alike: it reads the file (ReadRegistryImport), stores the good
+// rows' people (chunked transactions, one audit record; see Import) and
+// answers the counts with every bad row. Good rows are kept when others are
+// bad.
+func (r *Registry) ImportFile(ctx context.Context, who audit.Who, body []byte, contentType string) (ImportAnswer, error) {
+	people, errs, err := ReadRegistryImport(body, contentType)
 	if err != nil {
-		return err
+		return ImportAnswer{}, err
+	}
+	n, err := r.importPeople(ctx, who, people, len(errs))
+	if err != nil {
+		return ImportAnswer{}, err
 	}
 	if r.imported != nil {
 		r.imported.WithLabelValues("created").Add(float64(n.Created))
@@ -113,7 +141,7 @@ func (r *Registry) importCSV(c echo.Context) error {
 		r.imported.WithLabelValues("unchanged").Add(float64(n.Unchanged))
 		r.imported.WithLabelValues("error").Add(float64(len(errs)))
 	}
-	return c.JSON(http.StatusOK, ImportAnswer{Created: n.Created, Updated: n.Updated, Unchanged: n.Unchanged, Errors: errs})
+	return ImportAnswer{Created: n.Created, Updated: n.Updated, Unchanged: n.Unchanged, Errors: errs}, nil
 }
 
 // registryDropClashes removes the people with two periods of one kind and

@@ -146,7 +146,8 @@ func BodyLimits() echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			limit := int64(BodyLimit)
 			p := c.Request().URL.Path
-			if strings.HasSuffix(p, "/claim-batches") || strings.HasSuffix(p, "/beneficiaries/import") || strings.HasSuffix(p, "/medical-records/import") {
+			if strings.HasSuffix(p, "/claim-batches") || strings.HasSuffix(p, "/beneficiaries/import") || strings.HasSuffix(p, "/medical-records/import") ||
+				strings.HasSuffix(p, "/console/registry/import") {
 				limit = BulkBodyLimit
 			}
 			req := c.Request()
@@ -179,7 +180,11 @@ func Bulk(path string) bool {
 		strings.HasSuffix(path, "/warnings"), strings.HasSuffix(path, "/warnings/summary"),
 		// A notice (公示) of up to 10,000 claims and its printable roster;
 		// a month's report aggregates a plan's claims and ledger.
-		strings.Contains(path, "/notices"), strings.Contains(path, "/reports/"):
+		strings.Contains(path, "/notices"), strings.Contains(path, "/reports/"),
+		// The console's pages over the same work: the registry import by
+		// upload, a settlement's preview and commit, the what-if.
+		strings.HasSuffix(path, "/console/registry/import"), strings.HasSuffix(path, "/console/whatif"),
+		strings.HasPrefix(path, "/console/budgets/") && strings.HasSuffix(path, "/settle"):
 		return true
 	}
 	return false
