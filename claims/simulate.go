@@ -71,7 +71,9 @@ func Simulate(ctx context.Context, d *db.DB, plan policies.Plan, rules policies.
 		return fmt.Errorf("simulate %s: rules of %s", plan.Code, rules.Programme)
 	}
 	sim := plan
-	sim.Rules = rules
+	// Only the payables are summed: the same assessment, without wording
+	// each claim's breakdown.
+	sim.Rules = rules.WithoutBreakdown()
 	// A simulation holds two connections (its snapshot and the registry
 	// reads) and taking the second while holding the first could starve if
 	// many ran at once; two at a time cannot exhaust either pool, and a
@@ -271,7 +273,7 @@ func (s *simulation) run(b simulationBatch, each func(Simulated) error) error {
 
 // judgeRow re-assesses one stored claim into out.
 func (s *simulation) judgeRow(w *simulationWorker, r simulationRow, out *Simulated) error {
-	facts, errs := policies.ParseFacts(r.Programme, r.Cause, json.RawMessage(r.Facts))
+	facts, errs := policies.ParseFacts(s.plan.Programme, r.Cause, json.RawMessage(r.Facts))
 	if len(errs) > 0 {
 		return fmt.Errorf("claim %s: stored facts no longer parse: %v", r.ID, errs.Err())
 	}
@@ -344,11 +346,12 @@ func fnv32(s string) uint32 {
 	return h
 }
 
-// simulationRow is what Simulate reads of a claim.
+// simulationRow is what Simulate reads of a claim (its programme is the
+// plan's).
 type simulationRow struct {
-	ID, Programme, BeneficiaryID, HouseholdID, CapSubject, CountyCode string
-	EventDate, Cause, Facts, Evidence                                 string
-	FactBase, Payable, SubmittedAt                                    int64
+	ID, BeneficiaryID, HouseholdID, CapSubject, CountyCode string
+	EventDate, Cause, Facts, Evidence                      string
+	FactBase, Payable, SubmittedAt                         int64
 }
 
 // simulationRows reads the next page of plan's claims after id after, in id
@@ -357,8 +360,12 @@ type simulationRow struct {
 // the other rejected ones by their reasons, decoded here) — and the id of
 // the last row read, the next page's keyset ("" when none was left).
 func simulationRows(ctx context.Context, tx *gorm.DB, plan, after string, limit int) (page []simulationRow, last string, err error) {
+	// Each column read costs on every row (SQLite's driver looks up its
+	// declared type each time): a counted claim's reasons, which nothing
+	// reads, come back as "", so that one column says both.
 	rows, err := tx.WithContext(ctx).Model(&record{}).
-		Select("id, programme, beneficiary_id, household_id, cap_subject, county_code, event_date, cause, facts, evidence, fact_base, payable, submitted_at, counted, reasons").
+		Select("id, beneficiary_id, household_id, cap_subject, county_code, event_date, cause, facts, evidence, fact_base, payable, submitted_at, "+
+			"CASE WHEN counted = ? THEN '' ELSE reasons END", true).
 		Where("plan_code = ? AND id > ? AND (counted = ? OR status = ?)", plan, after, true, Rejected).
 		Order("id").Limit(limit).Rows()
 	if err != nil {
@@ -368,17 +375,16 @@ func simulationRows(ctx context.Context, tx *gorm.DB, plan, after string, limit 
 	for rows.Next() {
 		var (
 			r       simulationRow
-			counted bool
-			reasons string
+			reasons string // "" when counted
 		)
-		if err := rows.Scan(&r.ID, &r.Programme, &r.BeneficiaryID, &r.HouseholdID, &r.CapSubject, &r.CountyCode, &r.EventDate,
-			&r.Cause, &r.Facts, &r.Evidence, &r.FactBase, &r.Payable, &r.SubmittedAt, &counted, &reasons); err != nil {
+		if err := rows.Scan(&r.ID, &r.BeneficiaryID, &r.HouseholdID, &r.CapSubject, &r.CountyCode, &r.EventDate,
+			&r.Cause, &r.Facts, &r.Evidence, &r.FactBase, &r.Payable, &r.SubmittedAt, &reasons); err != nil {
 			return nil, "", err
 		}
 		last = r.ID
 		// A claim rejected on eligibility, or as a duplicate, never passed:
 		// it is not re-assessed.
-		if counted || onlyCapReached(reasons) {
+		if reasons == "" || onlyCapReached(reasons) {
 			page = append(page, r)
 		}
 	}

@@ -84,22 +84,34 @@ type AssessInput struct {
 // rules pay round(F(PrevBase + base)) − round(F(PrevBase)).
 func Assess(in AssessInput) Assessment {
 	r, f := in.Rules, in.Facts
+	a := &assessment{quiet: r.quiet}
 	if !r.CoversCause(in.Cause) || f.Programme != r.Programme || f.Cause != in.Cause {
-		a := &assessment{}
-		a.step(fmt.Sprintf("Nothing to assess: the plan's %s rules do not cover cause %q with these facts", r.Programme, in.Cause), decimal.Zero)
+		if a.explains() {
+			a.step(fmt.Sprintf("Nothing to assess: the plan's %s rules do not cover cause %q with these facts", r.Programme, in.Cause), decimal.Zero)
+		}
 		a.Payable = decimal.Zero
 		return a.Assessment
 	}
 	// CoversCause held, so the rules carry the programme's typed rules.
-	return r.typed().assess(f, in.Categories, in.History)
+	r.typed().assess(a, f, in.Categories, in.History)
+	return a.Assessment
 }
 
-// assessment builds an Assessment step by step.
+// assessment builds an Assessment step by step. A quiet one
+// (Rules.WithoutBreakdown) computes the same amounts and words no step:
+// the programmes word a step only when it explains.
 type assessment struct {
 	Assessment
+	quiet bool
 }
 
+// explains reports whether the steps are worded.
+func (a *assessment) explains() bool { return !a.quiet }
+
 func (a *assessment) step(description string, amount decimal.Decimal) {
+	if a.quiet {
+		return
+	}
 	a.Breakdown = append(a.Breakdown, Step{Description: description, Amount: money.Of(amount)})
 }
 
@@ -109,23 +121,27 @@ func (a *assessment) step(description string, amount decimal.Decimal) {
 // round(F(total)), exactly what one claim for the total would pay.
 func (a *assessment) accumulate(what string, prev, base, deductible decimal.Decimal, brackets []Bracket, label string) decimal.Decimal {
 	total := prev.Add(base)
-	a.step(fmt.Sprintf("Accumulated %s base this year: earlier counted claims %s + this claim %s", what, money.String(prev), money.String(base)), total)
 	rTotal := money.Round(Tier(total, deductible, brackets))
-	a.step(describeTier(total, deductible, brackets)+" ["+label+"]", rTotal)
 	rPrev := money.Round(Tier(prev, deductible, brackets))
-	a.step(describeTier(prev, deductible, brackets)+", for earlier counted claims", rPrev)
 	// F is monotone, so this is never negative; the floor only guards
 	// against a history that is not this plan's.
 	raw := nonNegative(rTotal.Sub(rPrev))
-	a.step(fmt.Sprintf("This claim: F(%s) − F(%s) = %s − %s", money.String(total), money.String(prev), money.String(rTotal), money.String(rPrev)), raw)
+	if a.explains() {
+		a.step(fmt.Sprintf("Accumulated %s base this year: earlier counted claims %s + this claim %s", what, money.String(prev), money.String(base)), total)
+		a.step(describeTier(total, deductible, brackets)+" ["+label+"]", rTotal)
+		a.step(describeTier(prev, deductible, brackets)+", for earlier counted claims", rPrev)
+		a.step(fmt.Sprintf("This claim: F(%s) − F(%s) = %s − %s", money.String(total), money.String(prev), money.String(rTotal), money.String(rPrev)), raw)
+	}
 	return raw
 }
 
-// capRoom is one cap the payable must fit in: the room is cap − used.
+// capRoom is one cap the payable must fit in: the room is cap − used. Its
+// breakdown line reads "<name> <cap> − <usedName> <used> = room <room>".
 type capRoom struct {
-	label string
-	cap   decimal.Decimal
-	used  decimal.Decimal
+	name     string
+	cap      decimal.Decimal
+	usedName string
+	used     decimal.Decimal
 }
 
 // applyCaps sets Raw, Payable and CapReached: the payable is the raw amount
@@ -136,17 +152,25 @@ func (a *assessment) applyCaps(raw decimal.Decimal, caps []capRoom) {
 	payable := raw
 	for _, c := range caps {
 		room := nonNegative(c.cap.Sub(c.used))
-		desc := c.label + " = room " + money.String(room)
-		if room.LessThan(payable) {
+		limits := room.LessThan(payable)
+		if limits {
 			payable = room
-			desc += ", limits this claim"
 		}
-		a.step(desc, room)
+		if a.explains() {
+			desc := c.name + " " + money.String(c.cap) + " − " + c.usedName + " " + money.String(c.used) + " = room " + money.String(room)
+			if limits {
+				desc += ", limits this claim"
+			}
+			a.step(desc, room)
+		}
 	}
 	// Whole fen, rounded down so the payable never exceeds a room.
 	payable = money.FloorFen(payable)
 	a.Payable = payable
 	a.CapReached = raw.IsPositive() && payable.IsZero()
+	if !a.explains() {
+		return
+	}
 	switch {
 	case a.CapReached:
 		a.step("Payable: no room left under the cap", payable)

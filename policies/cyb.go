@@ -163,8 +163,7 @@ func (y *CYBRules) factReasons(f Facts) []string {
 	return nil
 }
 
-func (y *CYBRules) assess(f Facts, _ []string, h History) Assessment {
-	a := &assessment{}
+func (y *CYBRules) assess(a *assessment, f Facts, _ []string, h History) {
 	var exact decimal.Decimal
 	switch f.Cause {
 	case CausePremiumSubsidy:
@@ -172,18 +171,21 @@ func (y *CYBRules) assess(f Facts, _ []string, h History) Assessment {
 		if f.CountySubsidised {
 			rate, note = y.PremiumSubsidy.RateWithCounty, "county subsidised"
 		}
-		a.step(fmt.Sprintf("Premium paid, %s policy %s", f.Industry, f.PrimaryPolicyNo), f.PremiumPaid)
 		exact = rate.Mul(f.PremiumPaid)
-		a.step(fmt.Sprintf("Premium re-subsidy: rate %s (%s) × %s = %s%s", formatRate(rate), note, money.String(f.PremiumPaid), formatExact(exact), roundingNote(exact)), money.Round(exact))
+		if a.explains() {
+			a.step(fmt.Sprintf("Premium paid, %s policy %s", f.Industry, f.PrimaryPolicyNo), f.PremiumPaid)
+			a.step(fmt.Sprintf("Premium re-subsidy: rate %s (%s) × %s = %s%s", formatRate(rate), note, money.String(f.PremiumPaid), formatExact(exact), roundingNote(exact)), money.Round(exact))
+		}
 	case CauseLossTopup:
-		a.step(fmt.Sprintf("Primary insurance claim paid, %s policy %s", f.Industry, f.PrimaryPolicyNo), f.PrimaryClaimPaid)
 		exact = y.LossTopup.Rate.Mul(f.PrimaryClaimPaid)
-		a.step(fmt.Sprintf("Loss top-up: rate %s × %s = %s%s", formatRate(y.LossTopup.Rate), money.String(f.PrimaryClaimPaid), formatExact(exact), roundingNote(exact)), money.Round(exact))
+		if a.explains() {
+			a.step(fmt.Sprintf("Primary insurance claim paid, %s policy %s", f.Industry, f.PrimaryPolicyNo), f.PrimaryClaimPaid)
+			a.step(fmt.Sprintf("Loss top-up: rate %s × %s = %s%s", formatRate(y.LossTopup.Rate), money.String(f.PrimaryClaimPaid), formatExact(exact), roundingNote(exact)), money.Round(exact))
+		}
 	}
 	a.Base = cybBase(f)
 	raw := money.Round(exact)
-	a.applyCaps(raw, []capRoom{{fmt.Sprintf("Annual cap per operator %s − already paid this year %s", money.String(y.AnnualCap), money.String(h.PaidAnnual)), y.AnnualCap, h.PaidAnnual}})
-	return a.Assessment
+	a.applyCaps(raw, []capRoom{{"Annual cap per operator", y.AnnualCap, "already paid this year", h.PaidAnnual}})
 }
 
 // cybFactKeys: both causes name the industry and the primary policy the

@@ -142,39 +142,42 @@ func (p *FPBRules) factReasons(f Facts) []string {
 	return nil
 }
 
-func (p *FPBRules) assess(f Facts, _ []string, h History) Assessment {
-	a := &assessment{}
+func (p *FPBRules) assess(a *assessment, f Facts, _ []string, h History) {
 	tier := p.Causes[f.Cause]
 	gross := fpbBase(f)
+	// Only illness and disaster have a counterpart programme paying for
+	// the same loss (ZKB for the bill, ZFB for the incident).
+	offsets := f.Cause == CauseIllness || f.Cause == CauseDisaster
 	var what, offsetWhat string
-	switch f.Cause {
-	case CauseIllness:
-		what = fmt.Sprintf("Illness self-pay on bill %s (policy scope, after all insurance layers)", f.BillRef)
-		offsetWhat = fmt.Sprintf("Less 政康保 (ZKB) already paid on bill %s, not paid twice", f.BillRef)
-	case CauseEducation:
-		what = "Education self-pay (after education aid)"
-	case CauseDisaster:
-		what = fmt.Sprintf("Net disaster loss, incident %s", f.IncidentRef)
-		offsetWhat = fmt.Sprintf("Less 政福保 (ZFB) already paid to the household for incident %s, not paid twice", f.IncidentRef)
-	case CauseAccident:
-		what = "Net loss from the accident"
+	if a.explains() {
+		switch f.Cause {
+		case CauseIllness:
+			what = fmt.Sprintf("Illness self-pay on bill %s (policy scope, after all insurance layers)", f.BillRef)
+			offsetWhat = fmt.Sprintf("Less 政康保 (ZKB) already paid on bill %s, not paid twice", f.BillRef)
+		case CauseEducation:
+			what = "Education self-pay (after education aid)"
+		case CauseDisaster:
+			what = fmt.Sprintf("Net disaster loss, incident %s", f.IncidentRef)
+			offsetWhat = fmt.Sprintf("Less 政福保 (ZFB) already paid to the household for incident %s, not paid twice", f.IncidentRef)
+		case CauseAccident:
+			what = "Net loss from the accident"
+		}
 	}
 	a.step(what, gross)
 	base := gross
-	// Only illness and disaster have a counterpart programme paying for
-	// the same loss (ZKB for the bill, ZFB for the incident).
-	if offsetWhat != "" && h.Offset.IsPositive() {
+	if offsets && h.Offset.IsPositive() {
 		a.step(offsetWhat, h.Offset)
 		base = nonNegative(gross.Sub(h.Offset))
-		a.step(fmt.Sprintf("Base after offset: %s − %s%s", money.String(gross), money.String(h.Offset), flooredNote(gross.Sub(h.Offset))), base)
+		if a.explains() {
+			a.step(fmt.Sprintf("Base after offset: %s − %s%s", money.String(gross), money.String(h.Offset), flooredNote(gross.Sub(h.Offset))), base)
+		}
 	}
 	a.Base = base
 	raw := a.accumulate(f.Cause, h.PrevBase, base, tier.Deductible, tier.Brackets, f.Cause+" tier")
 	a.applyCaps(raw, []capRoom{
-		{fmt.Sprintf("Household %s cap %s − already paid for %s this year %s", f.Cause, money.String(tier.Cap), f.Cause, money.String(h.PaidCause)), tier.Cap, h.PaidCause},
-		{fmt.Sprintf("Household annual cap %s − already paid this year, all causes %s", money.String(p.AnnualCap), money.String(h.PaidAnnual)), p.AnnualCap, h.PaidAnnual},
+		{"Household " + f.Cause + " cap", tier.Cap, "already paid for " + f.Cause + " this year", h.PaidCause},
+		{"Household annual cap", p.AnnualCap, "already paid this year, all causes", h.PaidAnnual},
 	})
-	return a.Assessment
 }
 
 // fpbFactKeys: every cause states the household's income after the shock

@@ -29,6 +29,20 @@ type Rules struct {
 	ZFB       *ZFBRules
 	FPB       *FPBRules
 	CYB       *CYBRules
+	// quiet assessments compute the payable without wording a breakdown
+	// (WithoutBreakdown).
+	quiet bool
+}
+
+// WithoutBreakdown returns the same rules for assessments that skip the
+// breakdown: Assess computes the same base, raw amount, payable and cap
+// outcome by the same code, and leaves Breakdown empty instead of writing
+// a line per step. The what-if (claims.Simulate) re-assesses a hundred
+// thousand claims whose payables alone it sums, and wording their steps
+// would cost it more than the rules do.
+func (r Rules) WithoutBreakdown() Rules {
+	r.quiet = true
+	return r
 }
 
 // programmeRules is what the shared code asks of one programme's typed rules
@@ -53,8 +67,8 @@ type programmeRules interface {
 	// decide (above_prevention_line, industry_not_covered), in DESIGN §6's
 	// order.
 	factReasons(f Facts) []string
-	// assess computes a covered claim's payable (DESIGN §5).
-	assess(f Facts, categories []string, h History) Assessment
+	// assess computes a covered claim's payable (DESIGN §5) into a.
+	assess(a *assessment, f Facts, categories []string, h History)
 	// canonical is the value whose JSON is the canonical rules object.
 	canonical() any
 }
@@ -533,7 +547,7 @@ func (r Rules) MarshalJSON() ([]byte, error) {
 	if t := r.typed(); t != nil {
 		return json.Marshal(t.canonical())
 	}
-	if r == (Rules{}) {
+	if r.WithoutBreakdown() == (Rules{}).WithoutBreakdown() {
 		return []byte("null"), nil
 	}
 	return nil, fmt.Errorf("policies: rules for programme %q carry no matching rules", r.Programme)

@@ -127,16 +127,19 @@ func (z *ZFBRules) admits(_, residency []string) bool {
 // fact-based reason.
 func (z *ZFBRules) factReasons(Facts) []string { return nil }
 
-func (z *ZFBRules) assess(f Facts, _ []string, h History) Assessment {
-	a := &assessment{}
+func (z *ZFBRules) assess(a *assessment, f Facts, _ []string, h History) {
 	var exact decimal.Decimal
 	switch f.LossClass {
 	case "house_collapsed":
 		exact = z.HouseCollapsed.PerRoom.Mul(decimal.NewFromInt(int64(f.Rooms)))
-		a.step(fmt.Sprintf("House collapsed: %d room(s) × %s per room", f.Rooms, money.String(z.HouseCollapsed.PerRoom)), exact)
+		if a.explains() {
+			a.step(fmt.Sprintf("House collapsed: %d room(s) × %s per room", f.Rooms, money.String(z.HouseCollapsed.PerRoom)), exact)
+		}
 		if exact.GreaterThan(z.HouseCollapsed.Max) {
 			exact = z.HouseCollapsed.Max
-			a.step(fmt.Sprintf("Limited to the house-collapsed maximum %s", money.String(z.HouseCollapsed.Max)), exact)
+			if a.explains() {
+				a.step(fmt.Sprintf("Limited to the house-collapsed maximum %s", money.String(z.HouseCollapsed.Max)), exact)
+			}
 		}
 	case "house_damaged":
 		exact = z.HouseDamaged
@@ -148,23 +151,28 @@ func (z *ZFBRules) assess(f Facts, _ []string, h History) Assessment {
 		// (11 − grade)/10 of the grade-1 amount: grade 1 gets all of it,
 		// grade 10 a tenth. Shift(-1) divides by ten exactly.
 		exact = z.DisabilityGrade1.Mul(decimal.NewFromInt(int64(11 - f.DisabilityGrade))).Shift(-1)
-		a.step(fmt.Sprintf("Disability grade %d: %s × (11 − %d) / 10 = %s%s", f.DisabilityGrade, money.String(z.DisabilityGrade1), f.DisabilityGrade, formatExact(exact), roundingNote(exact)), money.Round(exact))
+		if a.explains() {
+			a.step(fmt.Sprintf("Disability grade %d: %s × (11 − %d) / 10 = %s%s", f.DisabilityGrade, money.String(z.DisabilityGrade1), f.DisabilityGrade, formatExact(exact), roundingNote(exact)), money.Round(exact))
+		}
 	case "property_loss":
 		pl := z.PropertyLoss
 		a.step("Assessed property loss", f.AssessedLoss)
 		exact = pl.Rate.Mul(nonNegative(f.AssessedLoss.Sub(pl.Deductible)))
-		a.step(fmt.Sprintf("Property loss relief: %s × max(0, %s − deductible %s) = %s%s", formatRate(pl.Rate), money.String(f.AssessedLoss), money.String(pl.Deductible), formatExact(exact), roundingNote(exact)), money.Round(exact))
+		if a.explains() {
+			a.step(fmt.Sprintf("Property loss relief: %s × max(0, %s − deductible %s) = %s%s", formatRate(pl.Rate), money.String(f.AssessedLoss), money.String(pl.Deductible), formatExact(exact), roundingNote(exact)), money.Round(exact))
+		}
 		if exact.GreaterThan(pl.Max) {
 			exact = pl.Max
-			a.step(fmt.Sprintf("Limited to the property-loss maximum %s", money.String(pl.Max)), exact)
+			if a.explains() {
+				a.step(fmt.Sprintf("Limited to the property-loss maximum %s", money.String(pl.Max)), exact)
+			}
 		}
 	}
 	raw := money.Round(exact)
 	// ZFB does not accumulate; its base is the relief due, see Assessment.Base.
 	a.Base = raw
 	a.step("Relief due before the annual cap", raw)
-	a.applyCaps(raw, []capRoom{{fmt.Sprintf("Annual cap per household %s − already paid this year %s", money.String(z.AnnualCap), money.String(h.PaidAnnual)), z.AnnualCap, h.PaidAnnual}})
-	return a.Assessment
+	a.applyCaps(raw, []capRoom{{"Annual cap per household", z.AnnualCap, "already paid this year", h.PaidAnnual}})
 }
 
 // zfbMeasures maps each loss-class measure to the one class it belongs to,

@@ -133,29 +133,33 @@ func (z *ZKBRules) admits(categories, _ []string) bool {
 // decide only how much is paid.
 func (z *ZKBRules) factReasons(Facts) []string { return nil }
 
-func (z *ZKBRules) assess(f Facts, categories []string, h History) Assessment {
-	a := &assessment{}
+func (z *ZKBRules) assess(a *assessment, f Facts, categories []string, h History) {
 	base := zkbBase(f)
-	a.step(fmt.Sprintf("Base: policy-scope cost %s − basic medical insurance %s − critical illness insurance %s − medical assistance %s%s",
-		money.String(f.PolicyScopeCost), money.String(f.BasicInsurancePaid), money.String(f.CriticalIllnessPaid),
-		money.String(f.MedicalAssistancePaid), flooredNote(zkbUncovered(f))), base)
+	if a.explains() {
+		a.step(fmt.Sprintf("Base: policy-scope cost %s − basic medical insurance %s − critical illness insurance %s − medical assistance %s%s",
+			money.String(f.PolicyScopeCost), money.String(f.BasicInsurancePaid), money.String(f.CriticalIllnessPaid),
+			money.String(f.MedicalAssistancePaid), flooredNote(zkbUncovered(f))), base)
+	}
 	a.Base = base
 
 	category, ratio, ok := z.BestRatio(categories)
-	label := fmt.Sprintf("ratio %s of %s, the best of the beneficiary's eligible categories", formatRate(ratio), category)
-	if !ok {
+	var label string
+	switch {
+	case !a.explains():
+	case ok:
+		label = fmt.Sprintf("ratio %s of %s, the best of the beneficiary's eligible categories", formatRate(ratio), category)
+	default:
 		label = "no eligible category, ratio 0"
 	}
 	// ZKB's F is a single unbounded band at the ratio above the deductible.
 	brackets := []Bracket{{Rate: ratio}}
 	raw := a.accumulate("medical", h.PrevBase, base, z.Deductible, brackets, label)
 
-	caps := []capRoom{{fmt.Sprintf("Annual cap per person %s − already paid this year %s", money.String(z.AnnualCap), money.String(h.PaidAnnual)), z.AnnualCap, h.PaidAnnual}}
+	caps := []capRoom{{"Annual cap per person", z.AnnualCap, "already paid this year", h.PaidAnnual}}
 	if f.ServiceType == "outpatient" {
-		caps = append(caps, capRoom{fmt.Sprintf("Outpatient annual cap %s − outpatient already paid this year %s", money.String(z.OutpatientAnnualCap), money.String(h.PaidOutpatient)), z.OutpatientAnnualCap, h.PaidOutpatient})
+		caps = append(caps, capRoom{"Outpatient annual cap", z.OutpatientAnnualCap, "outpatient already paid this year", h.PaidOutpatient})
 	}
 	a.applyCaps(raw, caps)
-	return a.Assessment
 }
 
 // zkbFactKeys: ZKB has one cause, so its keys do not depend on it.
