@@ -112,6 +112,7 @@ type record struct {
 	Reasons        string
 	Breakdown      string
 	RulesVersion   int
+	Approvals      int   // approvals given, for the queue's count of claims awaiting a second
 	SubmittedAt    int64 `gorm:"autoCreateTime:false"`
 	UpdatedAt      int64 `gorm:"autoUpdateTime:false"`
 }

@@ -79,14 +79,6 @@ func (s *Service) fileGroup(ctx context.Context, group []*fileReq) ([]fileRes, e
 		if res.Err == nil && !res.Value.Replayed {
 			s.metrics.stored([]*item{r.it})
 		}
-		// The external_ref was taken by a claim another group committed
-		// after this group read the stored keys: if that claim was filed
-		// under this request's own key, this is a retry and replays.
-		if apperr.KindOf(res.Err) == apperr.ErrDuplicateExternalRef {
-			if a, err := s.replay(ctx, r.who.Org, r.key, r.it.in.hash); err != nil || a != nil {
-				results[r] = fileRes{Value: deref(a), Err: err}
-			}
-		}
 	}
 	for _, f := range followers {
 		l := leaders[idemKey{f.who.Org, f.key}]
@@ -112,34 +104,13 @@ func (s *Service) fileGroup(ctx context.Context, group []*fileReq) ([]fileRes, e
 func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileReq, now time.Time) (map[*fileReq]fileRes, error) {
 	results := make(map[*fileReq]fileRes, len(leaders))
 
-	// Keys answered already (a retry that raced past Submit's check).
-	keysOf := make([]idemKey, len(leaders))
-	for i, r := range leaders {
-		keysOf[i] = idemKey{r.who.Org, r.key}
-	}
-	stored, err := storedAnswers(ctx, tx, keysOf)
-	if err != nil {
-		return nil, err
-	}
-	answered := make(map[idemKey]idemRecord, len(stored))
-	for _, st := range stored {
-		answered[idemKey{st.Org, st.IdemKey}] = st
-	}
+	// Neither the keys nor the external refs are looked up: the group bets
+	// that every request is new, as nearly all are. A retry of a key
+	// answered before, or of a ref filed before, fails the group's inserts
+	// on their unique keys; the committer then files each request alone
+	// (fileOne), which looks both up and replays.
 	byOrg := map[string][]*fileReq{}
 	for _, r := range leaders {
-		if st, ok := answered[idemKey{r.who.Org, r.key}]; ok {
-			if st.RequestHash == r.it.in.hash {
-				a, err := answerOf(ctx, tx, st)
-				if err != nil {
-					return nil, err
-				}
-				results[r] = fileRes{Value: a}
-			} else {
-				results[r] = fileRes{Err: apperr.New(apperr.ErrIdempotencyReused, "Idempotency-Key %q was used with a different body", r.key).
-					WithDetails(map[string]any{"claim_id": st.ClaimID})}
-			}
-			continue
-		}
 		byOrg[r.who.Org] = append(byOrg[r.who.Org], r)
 	}
 
@@ -158,7 +129,7 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 		for i, r := range rs {
 			items[i] = r.it
 		}
-		if err := s.process(ctx, tx, org, items, now); err != nil {
+		if err := s.process(ctx, tx, org, items, now, true); err != nil {
 			return nil, err
 		}
 		for _, r := range rs {

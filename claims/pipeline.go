@@ -51,7 +51,13 @@ func pastOf(r *record) policies.Prior {
 // fail with duplicate_external_ref otherwise. It serialises on each
 // household involved, so concurrent claims of one household never overrun a
 // cap or are both paid for one incident.
-func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []*item, now time.Time) error {
+//
+// With fresh set, the caller expects every external_ref to be new and skips
+// the look-up: a ref that exists after all fails the insert on the unique
+// index, and the caller files its items again without fresh. Groups of
+// single claims take that bet (a retry is rare and costs the group one
+// refiling); batches, whose retries resend whole chunks, do not.
+func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []*item, now time.Time, fresh bool) error {
 	live := make([]*item, 0, len(items))
 	refs := make([]string, 0, len(items))
 	for _, it := range items {
@@ -69,13 +75,15 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 	}
 
 	// Existing claims of these external refs.
-	existing, err := claimsByRef(ctx, tx, org, refs)
-	if err != nil {
-		return err
-	}
-	byRef := make(map[string]*record, len(existing))
-	for i := range existing {
-		byRef[existing[i].ExternalRef] = &existing[i]
+	byRef := make(map[string]*record, len(live))
+	if !fresh {
+		existing, err := claimsByRef(ctx, tx, org, refs)
+		if err != nil {
+			return err
+		}
+		for i := range existing {
+			byRef[existing[i].ExternalRef] = &existing[i]
+		}
 	}
 
 	// The beneficiaries, and the households to lock.

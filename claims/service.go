@@ -127,7 +127,7 @@ func (s *Service) fileOne(ctx context.Context, who audit.Who, key string, it *it
 	hash, in, now := it.in.hash, it.in.Input, s.now()
 	var answer Answer
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if err := s.process(ctx, tx, who.Org, []*item{it}, now); err != nil {
+		if err := s.process(ctx, tx, who.Org, []*item{it}, now, false); err != nil {
 			return err
 		}
 		if it.replayed {
@@ -320,7 +320,7 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 		var err error
 		for attempt := 0; attempt < 2; attempt++ {
 			err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-				if err := s.process(ctx, tx, who.Org, chunk, now); err != nil {
+				if err := s.process(ctx, tx, who.Org, chunk, now, false); err != nil {
 					return err
 				}
 				created := 0
@@ -443,22 +443,8 @@ func (s *Service) List(ctx context.Context, f Filter) ([]View, error) {
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	claimIDs := make([]string, len(recs))
-	for i, r := range recs {
-		claimIDs[i] = r.ID
-	}
-	approvals := map[string][]Approval{}
-	if len(claimIDs) > 0 {
-		var err error
-		if approvals, err = loadApprovals(ctx, s.db.DB, claimIDs); err != nil {
-			return nil, db.Translate(err)
-		}
-	}
-	views := make([]View, len(recs))
-	for i, r := range recs {
-		views[i] = r.view(approvals[r.ID])
-	}
-	if err := annotate(ctx, s.db.DB, views); err != nil {
+	views, err := viewsOf(ctx, s.db.DB, recs)
+	if err != nil {
 		return nil, db.Translate(err)
 	}
 	return views, nil

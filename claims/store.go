@@ -183,6 +183,15 @@ func Touch(ctx context.Context, tx *gorm.DB, ids []string, now time.Time) error 
 	return tx.WithContext(ctx).Model(&record{}).Where("id IN ?", ids).Update("updated_at", db.Bump("updated_at", now.UnixMilli())).Error
 }
 
+// FirstApproved records the first of two approvals on the claim rows: one
+// more approval counted (what the queue's number awaiting a second approver
+// reads) and the row touched as Touch does, in one statement.
+func FirstApproved(ctx context.Context, tx *gorm.DB, ids []string, now time.Time) error {
+	return tx.WithContext(ctx).Model(&record{}).Where("id IN ?", ids).Updates(map[string]any{
+		"approvals": gorm.Expr("approvals + 1"), "updated_at": now.UnixMilli(),
+	}).Error
+}
+
 // ApprovalsOf returns the approvals of several claims, oldest first.
 func ApprovalsOf(ctx context.Context, tx *gorm.DB, ids []string) (map[string][]Approval, error) {
 	return loadApprovals(ctx, tx, ids)
@@ -210,7 +219,7 @@ func AddApprovals(ctx context.Context, tx *gorm.DB, rows []ApprovalRow) error {
 // MarkApproved sets claims to approved in one statement: with their whole
 // payable reserved (first_come) or unreserved (pro_rata, until settlement).
 func MarkApproved(ctx context.Context, tx *gorm.DB, ids []string, reserve bool, now time.Time) error {
-	set := map[string]any{"status": Approved, "counted": true, "updated_at": now.UnixMilli()}
+	set := map[string]any{"status": Approved, "counted": true, "updated_at": now.UnixMilli(), "approvals": gorm.Expr("approvals + 1")}
 	if reserve {
 		set["reserved"] = true
 		set["reserved_amount"] = gorm.Expr("payable")
@@ -299,19 +308,19 @@ func claimIDByRef(ctx context.Context, tx *gorm.DB, org, ref string) (string, er
 // lists a record's values.
 const claimColumns = "id, plan_code, programme, org, external_ref, beneficiary_id, household_id, cap_subject, county_code, " +
 	"event_date, cause, reference, service_type, facts, evidence, status, counted, base, fact_base, request_hash, payable, " +
-	"reserved, reserved_amount, reasons, breakdown, rules_version, submitted_at, updated_at"
+	"reserved, reserved_amount, reasons, breakdown, rules_version, approvals, submitted_at, updated_at"
 
-const claimColumnCount = 28
+const claimColumnCount = 29
 
 // claimValues appends r's values in the order of claimColumns.
 func claimValues(args []any, r *record) []any {
 	return append(args, r.ID, r.PlanCode, r.Programme, r.Org, r.ExternalRef, r.BeneficiaryID, r.HouseholdID, r.CapSubject,
 		r.CountyCode, r.EventDate, r.Cause, r.Reference, r.ServiceType, r.Facts, r.Evidence, r.Status, r.Counted, r.Base,
 		r.FactBase, r.RequestHash, r.Payable, r.Reserved, r.ReservedAmount, r.Reasons, r.Breakdown, r.RulesVersion,
-		r.SubmittedAt, r.UpdatedAt)
+		r.Approvals, r.SubmittedAt, r.UpdatedAt)
 }
 
-// claimsPerInsert bounds one statement: 28 placeholders a row stay under
+// claimsPerInsert bounds one statement: 29 placeholders a row stay under
 // SQLite's 32,766 and MariaDB's 65,535 at 500 rows, and 500 rows of about
 // 2 KB stay far under the packet limit.
 const claimsPerInsert = 500
@@ -413,21 +422,6 @@ func storedAnswer(ctx context.Context, tx *gorm.DB, org, key string) (r idemReco
 		return r, false, nil
 	}
 	return r, err == nil, err
-}
-
-// storedAnswers reads the answers given to any of keys.
-func storedAnswers(ctx context.Context, tx *gorm.DB, keys []idemKey) ([]idemRecord, error) {
-	cond := tx.Session(&gorm.Session{NewDB: true})
-	for i, k := range keys {
-		if i == 0 {
-			cond = cond.Where("org = ? AND idem_key = ?", k.org, k.key)
-		} else {
-			cond = cond.Or("org = ? AND idem_key = ?", k.org, k.key)
-		}
-	}
-	var stored []idemRecord
-	err := tx.WithContext(ctx).Model(&idemRecord{}).Where(cond).Find(&stored).Error
-	return stored, err
 }
 
 // insertAnswers remembers the answers given to idempotency keys.

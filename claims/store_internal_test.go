@@ -25,7 +25,7 @@ func TestClaimColumnsAreTheRecordsFields(t *testing.T) {
 	r := &record{ID: "01", PlanCode: "P", Programme: "ZKB", Org: "o", ExternalRef: "e", BeneficiaryID: "b", HouseholdID: "h",
 		CapSubject: "c", CountyCode: "411302", EventDate: "2026-01-02", Cause: "medical", Reference: "ref", ServiceType: "inpatient",
 		Facts: "{}", Evidence: "[]", Status: Assessed, Counted: true, Base: 1, FactBase: 2, RequestHash: "hash", Payable: 3,
-		Reserved: true, ReservedAmount: 4, Reasons: "[]", Breakdown: "[]", RulesVersion: 5, SubmittedAt: 6, UpdatedAt: 7}
+		Reserved: true, ReservedAmount: 4, Reasons: "[]", Breakdown: "[]", RulesVersion: 5, Approvals: 8, SubmittedAt: 6, UpdatedAt: 7}
 	values := claimValues(nil, r)
 	require.Len(t, values, claimColumnCount)
 	for i, f := range s.Fields {

@@ -29,16 +29,18 @@ func TestCatalogueHasEveryKey(t *testing.T) {
 	}
 	require.Greater(t, len(keys), 150, "the pattern finds the keys")
 	for key, file := range keys {
-		_, zh := zhUI[key]
-		_, en := enUI[key]
+		_, zh := catalog[LangZH][key]
+		_, en := catalog[LangEN][key]
 		require.True(t, zh, "%s names %q, which the Chinese table lacks", file, key)
 		require.True(t, en, "%s names %q, which the English table lacks", file, key)
 	}
 	var zh, en []string
-	for k := range zhUI {
+	// The words of the pages (not the names of codes, which English may
+	// leave as the code): the same keys in both languages.
+	for k := range merge(zhUI, zhQueue, zhPrevention, zhAdmin) {
 		zh = append(zh, k)
 	}
-	for k := range enUI {
+	for k := range merge(enUI, enQueue, enPrevention, enAdmin) {
 		en = append(en, k)
 	}
 	slices.Sort(zh)

@@ -13,6 +13,7 @@ import (
 
 	"huimin/claims"
 	"huimin/internal/apperr"
+	"huimin/internal/audit"
 	"huimin/internal/mask"
 	"huimin/internal/money"
 	"huimin/internal/web"
@@ -43,84 +44,39 @@ type queueData struct {
 	Count      int
 	Total      int64
 	Waiting    int
-	Next       string // the cursor of the next page, "" on the last
-	After      string
-	Truncated  bool       // the scan stopped at queueScanMax claims
-	Query      url.Values // the filter, for paging links
+	Next       string     // the cursor of the next page, "" on the last
+	After      string     // the cursor of this page, "" on the first
+	Query      url.Values // the filter, for the paging links (PageURL)
+}
+
+// PageURL is the queue with the same filter, after the claim id after
+// ("" for the first page). It is built here, whole, because html/template
+// would escape a query string given to it as text, dropping the filter
+// from the link.
+func (d queueData) PageURL(after string) string { return pageURL("/console/queue", d.Query, "after", after) }
+
+// pageURL is path with the filter q, and the cursor under key unless it is
+// "" (the first page).
+func pageURL(path string, q url.Values, key, cursor string) string {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	if cursor != "" {
+		out.Set(key, cursor)
+	}
+	if len(out) == 0 {
+		return path
+	}
+	return path + "?" + out.Encode()
 }
 
 // queuePage is the queue's page size.
 const queuePage = 50
 
-// queueScanPage is how many claims one read of the scan takes, and
-// queueScanMax how many claims a scan reads at most: past it the page says
-// the queue was not read to its end and asks for a narrower filter (plan and
-// county narrow the reads themselves), rather than run past the request's
-// deadline.
-const (
-	queueScanPage = 500
-	queueScanMax  = 20000
-)
-
-// scanQueue reads the assessed claims that match f, oldest first: the
-// count, the total payable and how many wait for a second approver over all
-// of them, and the page of the first pageSize after the claim id after.
-//
-// claims.Service.List is newest first and filters by plan, status and
-// county only, so the scan reads every assessed claim of the plan (or of all
-// plans) in pages and keeps, besides the sums, only the pageSize+1 smallest
-// ids after the cursor: memory stays bounded, but the time grows with the
-// number of assessed claims. A claims function that pages the queue oldest
-// first with its sums in SQL would make it constant (see the README).
-func (c *Console) scanQueue(ctx context.Context, f queueFilter, after string, pageSize int) (page []claims.View, count int, total int64, waiting int, more, truncated bool, err error) {
-	before := ""
-	for read := 0; ; read += queueScanPage {
-		if read >= queueScanMax {
-			truncated = true
-			break
-		}
-		views, err := c.Claims.List(ctx, claims.Filter{Plan: f.Plan, Status: claims.Assessed, CountyCode: f.County, Before: before, Limit: queueScanPage})
-		if err != nil {
-			return nil, 0, 0, 0, false, false, err
-		}
-		for _, v := range views {
-			if !f.matches(v) {
-				continue
-			}
-			count++
-			total += v.Payable.Fen()
-			if len(v.Approvals) > 0 {
-				waiting++
-			}
-			if after == "" || v.ID > after {
-				// Newest first: each is older than those kept so far.
-				page = append(page, v)
-				if len(page) > pageSize+1 {
-					page = page[1:]
-				}
-			}
-		}
-		if len(views) < queueScanPage {
-			break
-		}
-		before = views[len(views)-1].ID
-	}
-	slices.Reverse(page)
-	if len(page) > pageSize {
-		page, more = page[:pageSize], true
-	}
-	return page, count, total, waiting, more, truncated, nil
-}
-
-func (f queueFilter) matches(v claims.View) bool {
-	switch {
-	case f.Programme != "" && v.Programme != f.Programme,
-		f.Cause != "" && v.Cause != f.Cause,
-		f.minFen != nil && v.Payable.Fen() < *f.minFen,
-		f.maxFen != nil && v.Payable.Fen() > *f.maxFen:
-		return false
-	}
-	return true
+// claimsFilter is the filter as the claims service takes it.
+func (f queueFilter) claimsFilter() claims.QueueFilter {
+	return claims.QueueFilter{Plan: f.Plan, Programme: f.Programme, County: f.County, Cause: f.Cause, MinFen: f.minFen, MaxFen: f.maxFen}
 }
 
 // readQueueFilter reads and checks the filter; a bad value is a message.
@@ -141,15 +97,16 @@ func (r *request) readQueueFilter() (queueFilter, string) {
 		f.Cause = ""
 	}
 	for _, a := range []struct {
-		s   string
-		dst **int64
-	}{{f.Min, &f.minFen}, {f.Max, &f.maxFen}} {
+		s     string
+		dst   **int64
+		label string
+	}{{f.Min, &f.minFen, "queue.min"}, {f.Max, &f.maxFen, "queue.max"}} {
 		if a.s == "" {
 			continue
 		}
 		d, err := money.Parse(strings.ReplaceAll(strings.TrimPrefix(a.s, "¥"), ",", ""))
 		if err != nil {
-			return f, r.T("queue.bad_amount")
+			return f, r.Tf("queue.bad_field", r.T(a.label), r.T("queue.bad_amount"))
 		}
 		fen := money.ToFen(d)
 		*a.dst = &fen
@@ -221,25 +178,22 @@ func (c *Console) queue(r *request) error {
 		after = ""
 	}
 	d.After = after
-	page, count, total, waiting, more, truncated, err := c.scanQueue(ctx, f, after, queuePage)
+	q, err := c.Claims.Queue(ctx, f.claimsFilter(), after, queuePage)
 	if err != nil {
 		return err
 	}
-	d.Count, d.Total, d.Waiting, d.Truncated = count, total, waiting, truncated
-	people := make([]string, len(page))
-	for i, v := range page {
+	d.Count, d.Total, d.Waiting, d.Next = q.Count, q.TotalFen, q.Waiting, q.Next
+	people := make([]string, len(q.Claims))
+	for i, v := range q.Claims {
 		people[i] = v.BeneficiaryID
 	}
 	nm := c.names(ctx, people)
-	for _, v := range page {
+	for _, v := range q.Claims {
 		row := queueRow{View: v, Name: nm[v.BeneficiaryID], WaitingSecond: len(v.Approvals) > 0}
 		if p, ok := byCode[v.Plan]; ok {
 			row.NeedsTwo = v.Payable.Fen() >= money.ToFen(p.DualApprovalThreshold)
 		}
 		d.Rows = append(d.Rows, row)
-	}
-	if more {
-		d.Next = page[len(page)-1].ID
 	}
 	return r.render(http.StatusOK, "queue", "queue.title", "nav.queue", d, opts...)
 }
@@ -329,6 +283,71 @@ type claimData struct {
 	Threshold string
 	CanAct    bool
 	Steps     []step
+	Audit     []auditLine // the claim's audit records, oldest first
+	AuditMore bool        // the claim has older records than Audit shows
+}
+
+// auditLine is one audit record of a claim as its page shows it.
+type auditLine struct {
+	At                    int64 // Unix ms
+	Actor, Role, Action   string
+	Outcome               string // in the page's language
+	RequestID, OutcomeRaw string
+}
+
+// claimAuditMax is how many of a claim's audit records its page shows: the
+// newest, which hold every change of state; a claim refused more often than
+// that shows its latest attempts.
+const claimAuditMax = 100
+
+// claimAudit reads the audit records whose target is the claim, oldest
+// first. Every claim transition writes one under the claim id (claim.submit
+// for a claim filed alone, claim.approve, claim.decline, claim.revoke,
+// claim.withdraw, refusals included); a claim filed in a batch has its
+// batch's record instead (claim.batch, targeted at the batch's items).
+func (c *Console) claimAudit(r *request, id string) ([]auditLine, bool, error) {
+	recs, err := audit.List(r.Request().Context(), c.DB.DB, audit.Filter{Target: id, Limit: claimAuditMax + 1})
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(recs) > claimAuditMax
+	if more {
+		recs = recs[:claimAuditMax]
+	}
+	out := make([]auditLine, len(recs))
+	for i, rec := range recs {
+		out[len(recs)-1-i] = auditLine{At: rec.At, Actor: rec.Actor, Role: rec.Role, Action: rec.Action,
+			Outcome: r.auditOutcome(rec.Outcome), RequestID: rec.RequestID, OutcomeRaw: rec.Outcome}
+	}
+	return out, more, nil
+}
+
+// auditOutcome says a claim record's outcome in the page's language. The
+// services write a status ("approved"), first_approval, "refused: <error
+// code>" or "<status>: <reason typed by the approver>"; the codes become
+// words, the reason stays as typed, anything else shows as stored.
+func (r *request) auditOutcome(o string) string {
+	word := func(key string) (string, bool) { s, ok := catalog[r.lang][key]; return s, ok }
+	if s, ok := word("status." + o); ok {
+		return s
+	}
+	if o == "first_approval" {
+		return r.T("outcome.first_approval")
+	}
+	head, rest, found := strings.Cut(o, ": ")
+	if !found {
+		return o
+	}
+	if head == "refused" {
+		if s, ok := word("err." + rest); ok {
+			return r.Tf("outcome.refused", s)
+		}
+		return r.Tf("outcome.refused", rest)
+	}
+	if s, ok := word("status." + head); ok {
+		return s + r.T("outcome.sep") + rest
+	}
+	return o
 }
 
 type step struct {
@@ -395,6 +414,9 @@ func (c *Console) claimPage(r *request, id string, status int, opts ...func(*Pag
 	for _, s := range v.Breakdown {
 		t, _ := stepText(r.lang, s.Description)
 		d.Steps = append(d.Steps, step{Text: t, Amount: s.Amount})
+	}
+	if d.Audit, d.AuditMore, err = c.claimAudit(r, id); err != nil {
+		return err
 	}
 	return r.render(status, "claim", "claim.title", "nav.queue", d, opts...)
 }

@@ -38,6 +38,7 @@ import (
 	"huimin/ledger"
 	"huimin/payouts"
 	"huimin/policies"
+	"huimin/prevention"
 )
 
 //go:embed templates/*.html
@@ -48,16 +49,17 @@ var staticFS embed.FS
 
 // Deps are the services the console is a view over.
 type Deps struct {
-	DB       *db.DB
-	Users    *auth.Users
-	Tokens   *auth.Service
-	Plans    *policies.Plans
-	Registry *policies.Registry
-	Claims   *claims.Service
-	Payouts  *payouts.Service
-	Ledger   *ledger.Service
-	Now      func() time.Time
-	Log      *slog.Logger
+	DB         *db.DB
+	Users      *auth.Users
+	Tokens     *auth.Service
+	Plans      *policies.Plans
+	Registry   *policies.Registry
+	Claims     *claims.Service
+	Payouts    *payouts.Service
+	Ledger     *ledger.Service
+	Prevention *prevention.Service
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Console serves the pages.
@@ -124,6 +126,7 @@ func (c *Console) Routes(e *echo.Echo) {
 
 	e.GET("/console/budgets", c.staff(readers, c.budgets))
 	e.GET("/console/budgets/:code", c.staff(readers, c.budget))
+	e.GET("/console/budgets/:code/settle", c.staff(finance, c.settlePreview))
 	e.POST("/console/budgets/:code/settle", c.staff(finance, c.settle))
 
 	e.GET("/console/disbursements", c.staff(books, c.disbursements))
@@ -150,6 +153,9 @@ func (c *Console) Routes(e *echo.Echo) {
 	e.POST("/console/users/:name/reset", c.staff(admins, c.resetUser))
 	e.POST("/console/tokens", c.staff(admins, c.createToken))
 	e.POST("/console/tokens/:id/revoke", c.staff(admins, c.revokeToken))
+
+	c.preventionRoutes(e) // 防贫预警 and what-if (prevention_pages.go)
+	c.importRoutes(e)     // registry import by upload (import_pages.go)
 
 	// Anything else under /console/ is the console's own 404 page.
 	e.Any("/console/*", func(ec echo.Context) error { return echo.ErrNotFound })
@@ -318,14 +324,15 @@ func navFor(role string) []NavItem {
 	case auth.Finance:
 		return []NavItem{{"nav.home", "/console/"}, {"nav.queue", "/console/queue"}, {"nav.budgets", "/console/budgets"},
 			{"nav.disbursements", "/console/disbursements"}, {"nav.ledger", "/console/ledger"}, {"nav.plans", "/console/plans"},
-			{"nav.registry", "/console/registry"}}
+			{"nav.registry", "/console/registry"}, {"nav.warnings", "/console/warnings"}, {"nav.whatif", "/console/whatif"}}
 	case auth.Auditor:
 		return []NavItem{{"nav.home", "/console/"}, {"nav.ledger", "/console/ledger"}, {"nav.verify", "/console/ledger/verify"},
 			{"nav.audit", "/console/audit"}, {"nav.budgets", "/console/budgets"}, {"nav.disbursements", "/console/disbursements"},
-			{"nav.plans", "/console/plans"}, {"nav.registry", "/console/registry"}}
+			{"nav.plans", "/console/plans"}, {"nav.registry", "/console/registry"}, {"nav.warnings", "/console/warnings"}}
 	case auth.Admin:
 		return []NavItem{{"nav.home", "/console/"}, {"nav.plans", "/console/plans"}, {"nav.registry", "/console/registry"},
-			{"nav.users", "/console/users"}, {"nav.budgets", "/console/budgets"}}
+			{"nav.registry_import", "/console/registry/import"}, {"nav.users", "/console/users"}, {"nav.budgets", "/console/budgets"},
+			{"nav.warnings", "/console/warnings"}, {"nav.whatif", "/console/whatif"}}
 	}
 	return nil
 }

@@ -69,8 +69,8 @@ func name(lang, kind, code string) string {
 }
 
 var catalog = map[string]map[string]string{
-	LangZH: merge(zhUI, zhNames),
-	LangEN: merge(enUI, enNames),
+	LangZH: merge(zhUI, zhNames, zhQueue, zhPrevention, zhAdmin),
+	LangEN: merge(enUI, enNames, enQueue, enPrevention, enAdmin),
 }
 
 func merge(ms ...map[string]string) map[string]string {
@@ -154,7 +154,6 @@ var zhUI = map[string]string{
 	"queue.none_selected": "请先勾选要批准的理赔。",
 	"queue.too_many":      "一次最多批准 %d 件。",
 	"queue.bad_amount":    "金额格式不正确，请填写如 1234.56 的数字。",
-	"queue.truncated":     "待审批理赔超过 %d 件，只统计了最新的部分：请按计划或区县筛选，以看到最早的理赔和准确的合计。",
 	"col.claim":           "理赔编号",
 	"col.submitted":       "提交时间",
 	"col.beneficiary":     "受益人",
@@ -463,7 +462,6 @@ var enUI = map[string]string{
 	"queue.none_selected": "Select the claims to approve first.",
 	"queue.too_many":      "At most %d claims at once.",
 	"queue.bad_amount":    "Amounts are numbers such as 1234.56.",
-	"queue.truncated":     "More than %d claims await approval and only the newest were counted: filter by plan or county to see the oldest and exact totals.",
 	"col.claim":           "Claim",
 	"col.submitted":       "Submitted",
 	"col.beneficiary":     "Beneficiary",

@@ -19,6 +19,7 @@ import (
 	"huimin/internal/apperr"
 	"huimin/internal/audit"
 	"huimin/internal/civil"
+	"huimin/internal/mask"
 	"huimin/internal/money"
 	"huimin/internal/web"
 	"huimin/ledger"
@@ -32,7 +33,6 @@ import (
 type homeData struct {
 	Count, Waiting int
 	Total          int64
-	Truncated      bool
 	Budgets        []budgetRow
 }
 
@@ -40,11 +40,11 @@ func (c *Console) home(r *request) error {
 	ctx := r.Request().Context()
 	var d homeData
 	if r.sess.Role == "finance" {
-		_, count, total, waiting, _, truncated, err := c.scanQueue(ctx, queueFilter{}, "", 0)
+		q, err := c.Claims.Queue(ctx, claims.QueueFilter{}, "", 0)
 		if err != nil {
 			return err
 		}
-		d.Count, d.Total, d.Waiting, d.Truncated = count, total, waiting, truncated
+		d.Count, d.Total, d.Waiting = q.Count, q.TotalFen, q.Waiting
 	}
 	rows, err := c.budgetRows(ctx)
 	if err != nil {
@@ -258,17 +258,159 @@ func (c *Console) budget(r *request) error {
 	return c.budgetPage(r, code, http.StatusOK)
 }
 
+// settlePageSize is how many shares a page of the preview lists; the
+// totals at its top are the whole settlement's.
+const settlePageSize = 100
+
+// settleRow is one share of the preview as the page shows it.
+type settleRow struct {
+	payouts.SettlementShare
+	N      int    // its position in the whole settlement, from 1
+	Masked string // the beneficiary's id, masked
+	Name   string // and name, masked
+}
+
+type settlePreviewData struct {
+	Plan     policies.Plan
+	P        payouts.SettlementPreview
+	Ratio    string // as a percentage
+	Left     int64  // available after the settlement, fen
+	Zero     int    // claims whose share rounds down to 0.00
+	Rows     []settleRow
+	From, To int
+	Next     string // the claim id after which the next page starts
+	Later    bool   // not the first page
+}
+
+// settlePreview shows every share the settlement would reserve now, a page
+// at a time in claim id order (?after= the last id of the page before),
+// with the whole settlement's totals and the form that confirms it with the
+// basis's fingerprint.
+func (c *Console) settlePreview(r *request) error {
+	code := r.Param("code")
+	if !web.IsPlanCode(code) {
+		return r.fail(http.StatusNotFound, r.T("err.not_found"))
+	}
+	after := r.QueryParam("after")
+	if !web.IsID(after) {
+		after = ""
+	}
+	return c.settlePreviewPage(r, code, after, http.StatusOK)
+}
+
+func (c *Console) settlePreviewPage(r *request, code, after string, status int, opts ...func(*Page)) error {
+	ctx := r.Request().Context()
+	p, _, err := c.Plans.Get(ctx, code)
+	if err != nil {
+		return err
+	}
+	prev, err := c.Payouts.PreviewSettlement(ctx, code)
+	if err != nil {
+		return c.settleProblem(r, code, err)
+	}
+	d := settlePreviewData{Plan: p, P: prev, Ratio: ratio(prev.Available.Fen(), prev.TotalPayable.Fen()),
+		Left: prev.Available.Fen() - prev.TotalReserved.Fen()}
+	for _, sh := range prev.Shares {
+		if sh.Share.Fen() == 0 {
+			d.Zero++
+		}
+	}
+	// Shares are in claim id order: the page starts after the given id.
+	start, _ := slices.BinarySearchFunc(prev.Shares, after, func(sh payouts.SettlementShare, id string) int {
+		return strings.Compare(sh.ClaimID, id)
+	})
+	if after != "" && start < len(prev.Shares) && prev.Shares[start].ClaimID == after {
+		start++
+	}
+	end := min(start+settlePageSize, len(prev.Shares))
+	page := prev.Shares[start:end]
+	people := make([]string, len(page))
+	for i, sh := range page {
+		people[i] = sh.BeneficiaryID
+	}
+	nm := c.names(ctx, people)
+	for i, sh := range page {
+		d.Rows = append(d.Rows, settleRow{SettlementShare: sh, N: start + i + 1, Masked: mask.ID(sh.BeneficiaryID), Name: nm[sh.BeneficiaryID]})
+	}
+	d.From, d.To, d.Later = start+1, end, start > 0
+	if end < len(prev.Shares) {
+		d.Next = page[len(page)-1].ClaimID
+	}
+	return r.render(status, "settle_preview", "settle.title", "nav.budgets", d, opts...)
+}
+
+// settle commits the settlement the clerk previewed: payouts.SettlePreviewed
+// settles exactly as the API's Settle does (one transaction with its ledger
+// entries and audit record) when the basis is still the preview's, and
+// refuses with 409 when a claim or the budget changed since; the page is
+// then the preview again, computed anew.
 func (c *Console) settle(r *request) error {
 	code := r.Param("code")
 	if !web.IsPlanCode(code) {
 		return r.fail(http.StatusNotFound, r.T("err.not_found"))
 	}
-	s, err := c.Payouts.Settle(r.Request().Context(), r.who(), code)
+	s, err := c.Payouts.SettlePreviewed(r.Request().Context(), r.who(), code, r.FormValue("basis"))
+	if errors.Is(err, payouts.ErrBasisChanged) {
+		return c.settlePreviewPage(r, code, "", http.StatusConflict, withProblem(r.T("settle.changed")))
+	}
 	if err != nil {
-		status, msg, fields := r.problemOf(err)
-		return c.budgetPage(r, code, status, withProblem(msg, fields...))
+		return c.settleProblem(r, code, err)
 	}
 	return c.budgetPage(r, code, http.StatusOK, withNotice(r.Tf("budget.settle.done", s.Index, s.Claims, yuan(s.TotalPayable), yuan(s.TotalReserved))))
+}
+
+// settleProblem is the budget page with what kept the plan from being
+// previewed or settled; a plan that is not pro_rata says so in words.
+func (c *Console) settleProblem(r *request, code string, err error) error {
+	status, msg, fields := r.problemOf(err)
+	if apperr.KindOf(err) == apperr.ErrInvalidState {
+		msg = r.T("settle.first_come")
+	}
+	return c.budgetPage(r, code, status, withProblem(msg, fields...))
+}
+
+// The words of the settlement preview (merged into the catalogue with
+// zhAdmin, import_pages.go).
+var zhSettle = map[string]string{
+	"settle.title":          "按比例分配预览",
+	"settle.open":           "预览分配",
+	"settle.intro":          "以下是按当前数据计算的每件理赔的分配额，确认后即按这些金额预留。如果预览后有理赔被批准或撤销、或预算有变动，确认将被拒绝，需要重新预览。",
+	"settle.claims":         "理赔件数",
+	"settle.total_payable":  "应付合计",
+	"settle.available":      "可用预算",
+	"settle.ratio":          "分配比例",
+	"settle.total_reserved": "本次预留合计",
+	"settle.left":           "分配后剩余可用",
+	"settle.zero":           "其中 %d 件理赔的分配额不足 1 分，本次不预留，追加预算后可再次分配。",
+	"settle.share":          "分配金额",
+	"settle.range":          "第 %d–%d 件，共 %d 件",
+	"settle.basis":          "数据指纹",
+	"settle.confirm":        "确认结算",
+	"settle.confirm_ask":    "确认按预览的金额预留预算？",
+	"settle.back":           "返回预算",
+	"settle.changed":        "预览后数据已变化，请重新预览",
+	"settle.first_come":     "该计划按先到先得方式在批准时预留预算，无需按比例分配。",
+}
+
+var enSettle = map[string]string{
+	"settle.title":          "Pro-rata settlement preview",
+	"settle.open":           "Preview the settlement",
+	"settle.intro":          "These are the shares the settlement would reserve on the current data; confirming reserves exactly these amounts. If a claim is approved or revoked, or the budget moves, after this preview, confirming is refused and the settlement must be previewed again.",
+	"settle.claims":         "Claims",
+	"settle.total_payable":  "Total payable",
+	"settle.available":      "Available",
+	"settle.ratio":          "Ratio",
+	"settle.total_reserved": "Reserved in total",
+	"settle.left":           "Available afterwards",
+	"settle.zero":           "%d of the claims get a share below one fen: nothing is reserved for them this time; a settlement after a top-up includes them.",
+	"settle.share":          "Share",
+	"settle.range":          "Claims %d–%d of %d",
+	"settle.basis":          "Fingerprint",
+	"settle.confirm":        "Confirm the settlement",
+	"settle.confirm_ask":    "Reserve the previewed amounts?",
+	"settle.back":           "Back to the budget",
+	"settle.changed":        "The data changed after the preview: preview again.",
+	"settle.first_come":     "This plan reserves its budget first come, first served, at each approval: there is nothing to settle pro rata.",
 }
 
 // Disbursements.

@@ -210,8 +210,8 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []approveR
 			outcome = claims.Approved
 		default:
 			// The first of two approvals writes the claim row it decided
-			// on (claims.Touch), so a concurrent second approval on another
-			// Galera node conflicts with it at certification.
+			// on (claims.FirstApproved), so a concurrent second approval on
+			// another Galera node conflicts with it at certification.
 			firstOf = append(firstOf, r.id)
 			c.Touched()
 		}
@@ -240,7 +240,7 @@ func (s *Service) decideGroup(ctx context.Context, tx *gorm.DB, group []approveR
 		}
 	}
 	if len(firstOf) > 0 {
-		if err := claims.Touch(ctx, tx, firstOf, now); err != nil {
+		if err := claims.FirstApproved(ctx, tx, firstOf, now); err != nil {
 			return nil, err
 		}
 	}

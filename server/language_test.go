@@ -244,8 +244,9 @@ func TestClaimsInChinese(t *testing.T) {
 		require.Contains(t, string(en.Body), `"description":"Base: policy-scope cost 9000.00 − basic medical insurance 0.00`)
 		require.Contains(t, string(zh.Body), "应付金额")
 
-		// The stored answer is English; a replay in English is those bytes,
-		// one in Chinese the same answer in Chinese.
+		// The key keeps a reference to the claim, not a copy of the answer;
+		// a replay in English is the English answer, one in Chinese the
+		// first answer byte for byte.
 		replay := func(lang string) *servertest.Response {
 			hdr := map[string]string{"Idempotency-Key": key}
 			if lang != "" {
@@ -258,10 +259,11 @@ func TestClaimsInChinese(t *testing.T) {
 		}
 		var stored string
 		require.NoError(t, d.Table("idempotency_keys").Where("idem_key = ?", key).Select("response").Scan(&stored).Error)
-		require.Equal(t, stored, string(replay("").Body), "an English replay is the stored bytes")
-		require.NotContains(t, stored, "计算基数", "the stored answer is English")
-		require.Equal(t, stripTexts(t, first.Body), stripTexts(t, replay("zh").Body))
-		require.Contains(t, string(replay("zh").Body), "计算基数")
+		require.Empty(t, stored, "kept by reference")
+		english := replay("")
+		require.NotContains(t, string(english.Body), "计算基数", "the answer without Accept-Language is English")
+		require.Equal(t, stripTexts(t, first.Body), stripTexts(t, english.Body))
+		require.Equal(t, string(first.Body), string(replay("zh").Body), "a Chinese replay is the first answer")
 
 		// A rejected FPB claim: its reason by code, in Chinese.
 		rejected := map[string]any{

@@ -96,21 +96,22 @@ func (cfg Config) withDefaults() Config {
 
 // App is the wired application.
 type App struct {
-	Echo     *echo.Echo
-	DB       *db.DB
-	Tokens   *auth.Service
-	Plans    *policies.Plans
-	Claims   *claims.Service
-	Payouts  *payouts.Service
-	Ledger   *ledger.Service
-	Metrics  *prometheus.Registry
-	Registry *policies.Registry
-	Webhooks *webhooks.Service
-	Users    *auth.Users      // staff accounts and console sessions
-	Console  *console.Console // the web console under /console/
-	log      *slog.Logger
-	seeders  []func(context.Context) error
-	now      func() time.Time
+	Echo       *echo.Echo
+	DB         *db.DB
+	Tokens     *auth.Service
+	Plans      *policies.Plans
+	Claims     *claims.Service
+	Payouts    *payouts.Service
+	Ledger     *ledger.Service
+	Metrics    *prometheus.Registry
+	Registry   *policies.Registry
+	Webhooks   *webhooks.Service
+	Prevention *prevention.Service // what-if and early warning (DESIGN §20)
+	Users      *auth.Users         // staff accounts and console sessions
+	Console    *console.Console    // the web console under /console/
+	log        *slog.Logger
+	seeders    []func(context.Context) error
+	now        func() time.Time
 }
 
 // New wires the services on d and builds the router.
@@ -143,8 +144,9 @@ func New(d *db.DB, cfg Config) *App {
 	a.Registry.RegisterMetrics(reg)
 	a.Ledger = ledger.New(d, cfg.Now)
 	a.Users = auth.NewUsers(d, cfg.Now, auth.UserConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge})
+	a.Prevention = prevention.New(d, a.now)
 	a.Console = console.New(console.Deps{DB: d, Users: a.Users, Tokens: a.Tokens, Plans: a.Plans, Registry: a.Registry,
-		Claims: a.Claims, Payouts: a.Payouts, Ledger: a.Ledger, Now: cfg.Now, Log: cfg.Log})
+		Claims: a.Claims, Payouts: a.Payouts, Ledger: a.Ledger, Prevention: a.Prevention, Now: cfg.Now, Log: cfg.Log})
 	a.seeders = append(a.seeders, a.Plans.Seed)
 	a.Echo = a.router(cfg)
 	return a
@@ -205,7 +207,7 @@ func (a *App) router(cfg Config) *echo.Echo {
 	a.Payouts.ReportRoutes(api) // 统计报表 (DESIGN §17)
 	a.Plans.CalendarRoutes(api) // the working-day calendar of notice periods
 	a.Ledger.Routes(api)
-	prevention.New(a.DB, a.now).Routes(api) // what-if and early warning (DESIGN §20)
+	a.Prevention.Routes(api) // what-if and early warning (DESIGN §20)
 	a.Webhooks.Routes(api)
 	// The web console (DESIGN §18): its own sessions, not the API's tokens.
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, console.Prefix) })

@@ -87,6 +87,7 @@ func Write(ctx context.Context, tx *gorm.DB, now time.Time, who Who, action, tar
 // Filter selects audit records for the auditor's list, newest first.
 type Filter struct {
 	Actor, Action string
+	Target        string    // the records of one thing, such as a claim by its id (index audit_target)
 	From, To      time.Time // From inclusive, To exclusive; zero: unbounded
 	Before        string    // cursor: the id of the last record of the previous page
 	Limit         int
@@ -101,6 +102,9 @@ func List(ctx context.Context, tx *gorm.DB, f Filter) ([]Record, error) {
 	}
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
+	}
+	if f.Target != "" {
+		q = q.Where("target = ?", f.Target)
 	}
 	if !f.From.IsZero() {
 		q = q.Where("id >= ?", ids.Floor(f.From))

@@ -54,6 +54,8 @@ var zhMessages = []entry{
 	{en: "is required", zh: "为必填项"},
 	{en: "required", zh: "为必填项"},
 	{en: "must be at most %d characters", zh: "最多 {1} 个字符"},
+	{en: "must be a claim id", zh: "必须是理赔编号"},
+	{en: "must be between 0 and %d", zh: "必须在 0 到 {1} 之间"},
 	{en: "must be at least %d characters", zh: "至少 {1} 个字符"},
 	{en: "must be at most %d characters, got %d", zh: "最多 {1} 个字符，实际为 {2} 个"},
 	{en: "must be at most %d printable characters", zh: "最多 {1} 个可打印字符"},

@@ -366,6 +366,7 @@ func TestDeliveriesAreVisibleAndReplayable(t *testing.T) {
 		change(t, h, webhooks.ClaimPaymentFailed, "picc", "01ARZ3NDEKTSV4RRFFQ69G5FAY")
 		ds = await(t, h, w2.ID, func(ds []deliveryAnswer) bool { return len(ds) == 1 && len(ds[0].Attempts) == 1 })
 		require.Equal(t, "pending", ds[0].Status)
+		require.NotNil(t, ds[0].LastStatusCode, "the attempt got no answer: %+v", ds[0])
 		require.Equal(t, 500, *ds[0].LastStatusCode)
 		require.Equal(t, "HTTP 500 Internal Server Error", *ds[0].LastError)
 		require.Equal(t, "failed", ds[0].Attempts[0].Outcome)
