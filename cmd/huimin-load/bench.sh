@@ -10,6 +10,9 @@
 #                   and Huimin (default 4G; MariaDB's own default, 128M, is
 #                   outgrown by either within seconds, and any operator sizes it
 #                   for the machine)
+#   BENCH_REDO      InnoDB redo log size, the same for both (default 1G; the
+#                   default 96M fills in seconds under either load and makes
+#                   every write wait for checkpoint flushing)
 #   BENCH_SIZES     claims already stored before the scenarios are measured
 #                   again, beyond the empty table (default "100000 1000000";
 #                   filled by huimin-load -fill-claims)
@@ -22,6 +25,7 @@ ENTRIES=${BENCH_ENTRIES:-1000000}
 PEOPLE=${BENCH_PEOPLE:-100000}
 POOL=${BENCH_POOL:-4G}
 SIZES=${BENCH_SIZES:-100000 1000000}
+REDO=${BENCH_REDO:-1G}
 CLIENTS=32
 MY=(mariadb -uroot -h127.0.0.1 -P3306)
 mkdir -p "$OUT"
@@ -30,11 +34,12 @@ command -v sysbench >/dev/null || { apt-get update && apt-get install -y sysbenc
 "${MY[@]}" -e 'SELECT 1' >/dev/null || { echo "bench: MariaDB does not answer on 127.0.0.1:3306 (run .ci/run once, or start mariadbd)" >&2; exit 1; }
 
 "${MY[@]}" -e "SET GLOBAL innodb_buffer_pool_size = $(numfmt --from=iec "$POOL")"
+"${MY[@]}" -e "SET GLOBAL innodb_log_file_size = $(numfmt --from=iec "$REDO")"
 go build -o bin/huimin ./cmd/huimin
 go build -o bin/huimin-load ./cmd/huimin-load
 
 echo "== machine"
-{ nproc; grep 'model name' /proc/cpuinfo | head -1; free -g | head -2; "${MY[@]}" -N -e 'SELECT VERSION(), @@innodb_buffer_pool_size, @@innodb_flush_log_at_trx_commit'; go version; } | tee "$OUT/machine.txt"
+{ nproc; grep 'model name' /proc/cpuinfo | head -1; free -g | head -2; "${MY[@]}" -N -e 'SELECT VERSION(), @@innodb_buffer_pool_size, @@innodb_log_file_size, @@innodb_flush_log_at_trx_commit'; go version; } | tee "$OUT/machine.txt"
 
 echo "== sysbench (the database's own yardstick), $CLIENTS threads, ${DUR}s each"
 "${MY[@]}" -e 'DROP DATABASE IF EXISTS huimin_sysbench; CREATE DATABASE huimin_sysbench'
