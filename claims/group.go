@@ -129,7 +129,7 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 		for i, r := range rs {
 			items[i] = r.it
 		}
-		if err := s.process(ctx, tx, org, items, now, true); err != nil {
+		if err := s.process(ctx, tx, org, items, now, true, nil); err != nil {
 			return nil, err
 		}
 		for _, r := range rs {

@@ -16,6 +16,7 @@ import (
 	"huimin/internal/ids"
 	"huimin/internal/money"
 	"huimin/internal/webhooks"
+	"huimin/migrations"
 	"huimin/policies"
 )
 
@@ -33,6 +34,10 @@ type item struct {
 
 	rec      *record // the stored claim (created or replayed)
 	replayed bool
+	// deferred marks an item whose household another transaction held
+	// (a batch chunk filed with busy households to skip): nothing was
+	// decided or stored for it, and the batch files it later.
+	deferred bool
 }
 
 // pastOf is what a claim just filed contributes to the next ones of its
@@ -57,11 +62,17 @@ func pastOf(r *record) policies.Prior {
 // index, and the caller files its items again without fresh. Groups of
 // single claims take that bet (a retry is rare and costs the group one
 // refiling); batches, whose retries resend whole chunks, do not.
-func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []*item, now time.Time, fresh bool) error {
+//
+// With busy set (a batch's chunks on MariaDB), households that another
+// transaction holds are not waited for: their items are marked deferred and
+// their households added to busy, and items of a household already in busy
+// are deferred without trying, so that a household's claims are still
+// decided in the batch's order. See lockFreeHouseholds.
+func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []*item, now time.Time, fresh bool, busy map[string]bool) error {
 	live := make([]*item, 0, len(items))
 	refs := make([]string, 0, len(items))
 	for _, it := range items {
-		it.rec, it.replayed = nil, false
+		it.rec, it.replayed, it.deferred = nil, false, false
 		if it.conflict {
 			it.err, it.conflict = nil, false
 		}
@@ -101,7 +112,11 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 	}
 	slices.Sort(households)
 	households = slices.Compact(households)
-	if err := lockHouseholds(ctx, tx, households); err != nil {
+	if busy != nil && s.db.Dialect == migrations.MySQL {
+		if households, err = lockFreeHouseholds(ctx, s.db.DB, tx, households, busy); err != nil {
+			return err
+		}
+	} else if err := lockHouseholds(ctx, tx, households); err != nil {
 		return err
 	}
 	history, err := loadHistory(ctx, tx, households)
@@ -111,6 +126,10 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 
 	created := make([]*record, 0, len(live))
 	for _, it := range live {
+		if busy[householdOf(people, it.in.BeneficiaryID)] {
+			it.deferred = true
+			continue
+		}
 		if prev, ok := byRef[it.in.ExternalRef]; ok {
 			if prev.RequestHash != it.in.hash {
 				it.err = apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", it.in.ExternalRef, prev.ID).

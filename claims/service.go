@@ -127,7 +127,7 @@ func (s *Service) fileOne(ctx context.Context, who audit.Who, key string, it *it
 	hash, in, now := it.in.hash, it.in.Input, s.now()
 	var answer Answer
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if err := s.process(ctx, tx, who.Org, []*item{it}, now, false); err != nil {
+		if err := s.process(ctx, tx, who.Org, []*item{it}, now, false, nil); err != nil {
 			return err
 		}
 		if it.replayed {
@@ -311,49 +311,76 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 	var ans BatchAnswer
 	ans.Results = make([]BatchResult, len(bodies))
 
+	// Households another transaction holds are skipped rather than waited
+	// for (process, busy), and their claims filed after the batch's other
+	// chunks, in the batch's order, waiting for the locks then.
+	busy := map[string]bool{}
+	var deferred []*item
 	for k := range chunks {
 		<-checked[k]
 		chunk := chunks[k]
 		if errp := failed.Load(); errp != nil {
 			return BatchAnswer{}, *errp
 		}
-		var err error
-		for attempt := 0; attempt < 2; attempt++ {
-			err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-				if err := s.process(ctx, tx, who.Org, chunk, now, false); err != nil {
-					return err
-				}
-				created := 0
-				for _, it := range chunk {
-					if it.rec != nil && !it.replayed {
-						created++
-					}
-				}
-				if created == 0 {
-					return nil
-				}
-				return audit.Write(ctx, tx, now, who, "claim.batch", fmt.Sprintf("items %d-%d", chunk[0].index, chunk[len(chunk)-1].index),
-					fmt.Sprintf("created=%d", created))
-			})
-			// A concurrent batch filed some of the same external refs:
-			// the second attempt sees them and replays.
-			if err == nil || !db.IsDuplicate(err) {
-				break
-			}
+		if err := s.fileChunk(ctx, who, chunk, now, busy, fmt.Sprintf("items %d-%d", chunk[0].index, chunk[len(chunk)-1].index)); err != nil {
+			return BatchAnswer{}, err
 		}
-		if err != nil {
-			return BatchAnswer{}, db.Translate(err)
-		}
-		s.metrics.stored(chunk)
 		// The chunk is committed: keep only its answer, and let go of its
 		// items (body, decoded input, record).
 		for _, it := range chunk {
+			if it.deferred {
+				deferred = append(deferred, it)
+				continue
+			}
 			ans.Results[it.index] = batchResult(it, &ans)
 		}
 		chunks[k] = nil
 		release()
 	}
+	for start := 0; start < len(deferred); start += batchChunk {
+		chunk := deferred[start:min(start+batchChunk, len(deferred))]
+		if err := s.fileChunk(ctx, who, chunk, now, nil, fmt.Sprintf("items %d-%d, deferred", chunk[0].index, chunk[len(chunk)-1].index)); err != nil {
+			return BatchAnswer{}, err
+		}
+		for _, it := range chunk {
+			ans.Results[it.index] = batchResult(it, &ans)
+		}
+	}
 	return ans, nil
+}
+
+// fileChunk files one chunk of a batch in one transaction, with its audit
+// record (target: which items), skipping the households in busy and those
+// other transactions hold (see process) unless busy is nil.
+func (s *Service) fileChunk(ctx context.Context, who audit.Who, chunk []*item, now time.Time, busy map[string]bool, target string) error {
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+			if err := s.process(ctx, tx, who.Org, chunk, now, false, busy); err != nil {
+				return err
+			}
+			created := 0
+			for _, it := range chunk {
+				if it.rec != nil && !it.replayed {
+					created++
+				}
+			}
+			if created == 0 {
+				return nil
+			}
+			return audit.Write(ctx, tx, now, who, "claim.batch", target, fmt.Sprintf("created=%d", created))
+		})
+		// A concurrent batch filed some of the same external refs: the
+		// second attempt sees them and replays.
+		if err == nil || !db.IsDuplicate(err) {
+			break
+		}
+	}
+	if err != nil {
+		return db.Translate(err)
+	}
+	s.metrics.stored(chunk)
+	return nil
 }
 
 // batchResult is a stored item's result, counted in ans's summary.

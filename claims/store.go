@@ -474,6 +474,76 @@ func lockHouseholds(ctx context.Context, tx *gorm.DB, households []string) error
 	}).Create(&rows).Error
 }
 
+// lockFreeHouseholds locks the households that no other transaction holds
+// and returns them; the others are added to busy and not waited for.
+// Concurrent batch chunks share some households nearly always (two random
+// chunks of 250 from 28,000 households share two on average), and a chunk
+// that waited for one of them waited for the other chunk's whole
+// transaction: four batches at once ran one chunk at a time. Skipping them
+// lets each chunk file the households it can have now.
+//
+// Households without a lock row yet (in the transaction's snapshot) get one
+// first, in a statement of its own on d, outside the transaction
+// (INSERT IGNORE, committed at once): a row that only the chunk's
+// transaction created would be held by it to its commit, unseen by SKIP
+// LOCKED, and a concurrent chunk creating the same row would wait for it.
+// The rows are then locked with SELECT … FOR UPDATE SKIP LOCKED (MariaDB
+// 10.6), which never waits, and written (claims = claims + 1) as
+// lockHouseholds does, so that on Galera a concurrent chunk on another node
+// conflicts at certification.
+func lockFreeHouseholds(ctx context.Context, d, tx *gorm.DB, households []string, busy map[string]bool) ([]string, error) {
+	want := make([]string, 0, len(households))
+	for _, h := range households {
+		if !busy[h] {
+			want = append(want, h)
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	var exist []string
+	if err := tx.WithContext(ctx).Raw("SELECT cap_subject FROM cap_subjects WHERE plan_code = '' AND cap_subject IN ?", want).
+		Scan(&exist).Error; err != nil {
+		return nil, err
+	}
+	if len(exist) < len(want) {
+		existing := make(map[string]bool, len(exist))
+		for _, h := range exist {
+			existing[h] = true
+		}
+		var rows []capSubject
+		for _, h := range want {
+			if !existing[h] {
+				rows = append(rows, capSubject{CapSubject: h})
+			}
+		}
+		if err := d.WithContext(ctx).Clauses(clause.Insert{Modifier: "IGNORE"}).Create(&rows).Error; err != nil {
+			return nil, err
+		}
+	}
+	var got []string
+	if err := tx.WithContext(ctx).Raw("SELECT cap_subject FROM cap_subjects WHERE plan_code = '' AND cap_subject IN ? "+
+		"ORDER BY cap_subject FOR UPDATE SKIP LOCKED", want).Scan(&got).Error; err != nil {
+		return nil, err
+	}
+	held := make(map[string]bool, len(got))
+	for _, h := range got {
+		held[h] = true
+	}
+	for _, h := range want {
+		if !held[h] {
+			busy[h] = true // another transaction holds it
+		}
+	}
+	if len(got) > 0 {
+		if err := tx.WithContext(ctx).Exec("UPDATE cap_subjects SET claims = claims + 1 WHERE plan_code = '' AND cap_subject IN ?", got).Error; err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(got)
+	return got, nil
+}
+
 // capSubject is a cap-subject lock row; households lock under plan_code "".
 type capSubject struct {
 	PlanCode   string `gorm:"primaryKey"`
