@@ -231,7 +231,9 @@ type BatchAnswer struct {
 // claim already filed with the same body is replayed; with another body it
 // fails with duplicate_external_ref. Each claim is checked on its own; bad
 // ones fail without stopping the others. Claims are processed in chunks, one
-// transaction each, in the batch's order.
+// transaction each, in the batch's order; a household another transaction
+// holds is filed after the other chunks, its claims still in the batch's
+// order (fileChunk, lockFreeHouseholds).
 func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byte) (BatchAnswer, error) {
 	if len(bodies) == 0 {
 		return BatchAnswer{}, apperr.Invalid("claims", "must hold at least one claim")
