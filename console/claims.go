@@ -53,7 +53,9 @@ type queueData struct {
 // ("" for the first page). It is built here, whole, because html/template
 // would escape a query string given to it as text, dropping the filter
 // from the link.
-func (d queueData) PageURL(after string) string { return pageURL("/console/queue", d.Query, "after", after) }
+func (d queueData) PageURL(after string) string {
+	return pageURL("/console/queue", d.Query, "after", after)
+}
 
 // pageURL is path with the filter q, and the cursor under key unless it is
 // "" (the first page).
