@@ -356,7 +356,7 @@ func (s *Service) SubmitBatch(ctx context.Context, who audit.Who, bodies [][]byt
 // other transactions hold (see process) unless busy is nil.
 func (s *Service) fileChunk(ctx context.Context, who audit.Who, chunk []*item, now time.Time, busy map[string]bool, target string) error {
 	var err error
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; attempt < maxChunkAttempts; attempt++ {
 		err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 			if err := s.process(ctx, tx, who.Org, chunk, now, false, busy); err != nil {
 				return err
@@ -372,11 +372,16 @@ func (s *Service) fileChunk(ctx context.Context, who audit.Who, chunk []*item, n
 			}
 			return audit.Write(ctx, tx, now, who, "claim.batch", target, fmt.Sprintf("created=%d", created))
 		})
-		// A concurrent batch filed some of the same external refs: the
-		// second attempt sees them and replays.
+		// A concurrent batch filed some of the same external refs: the next
+		// attempt sees them and replays. Since chunks skip held households,
+		// one chunk's refs may be filed by several other transactions that
+		// commit one after another, so one retry is not always enough.
 		if err == nil || !db.IsDuplicate(err) {
 			break
 		}
+	}
+	if db.IsDuplicate(err) {
+		return apperr.New(apperr.ErrUnavailable, "concurrent batches are filing the same claims; retry the batch, which replays what was filed")
 	}
 	if err != nil {
 		return db.Translate(err)
@@ -384,6 +389,11 @@ func (s *Service) fileChunk(ctx context.Context, who audit.Who, chunk []*item, n
 	s.metrics.stored(chunk)
 	return nil
 }
+
+// maxChunkAttempts bounds the attempts of a chunk whose external refs other
+// transactions are filing at the same time (each attempt waits for them on
+// the household locks, then sees what they filed).
+const maxChunkAttempts = 5
 
 // batchResult is a stored item's result, counted in ans's summary.
 func batchResult(it *item, ans *BatchAnswer) BatchResult {

@@ -55,6 +55,7 @@ var zhMessages = []entry{
 	{en: "required", zh: "为必填项"},
 	{en: "must be at most %d characters", zh: "最多 {1} 个字符"},
 	{en: "must be a claim id", zh: "必须是理赔编号"},
+	{en: "concurrent batches are filing the same claims; retry the batch, which replays what was filed", zh: "多个批次正在同时提交相同的理赔；请重试该批次，已提交的理赔将原样返回"},
 	{en: "must be between 0 and %d", zh: "必须在 0 到 {1} 之间"},
 	{en: "must be at least %d characters", zh: "至少 {1} 个字符"},
 	{en: "must be at most %d characters, got %d", zh: "最多 {1} 个字符，实际为 {2} 个"},
