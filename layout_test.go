@@ -18,8 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const module = "huimin"
-
 // The domain packages, from the bottom up: each may import those before it.
 var domain = []string{"huimin/ledger", "huimin/policies", "huimin/claims", "huimin/payouts", "huimin/prevention", "huimin/console"}
 

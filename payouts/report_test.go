@@ -43,11 +43,9 @@ type reportRow struct {
 // failed at the bank, rejections with one and with three reasons, and two
 // claims filed either side of midnight of 30 June in China.
 type reportScene struct {
-	e               *env
-	plan            string
-	a, b, c         claimView
-	juneEntries     int64
-	julyEntriesPaid int64
+	e       *env
+	plan    string
+	a, b, c claimView
 }
 
 // person registers someone in county, in household (optional), of category.

@@ -205,14 +205,6 @@ func TestEveryRequestTextIsBoundedInTheDocument(t *testing.T) {
 	}
 }
 
-// request is one valid request of an operation, prepared to be sent.
-type request struct {
-	token  string
-	path   map[string]string // path parameters
-	body   map[string]any
-	header map[string]string
-}
-
 // variant makes valid requests of an operation: body builds a fresh body
 // (cheap: new references only, so variants can be inspected), prepare does
 // what the request needs first (a claim in the right state, a batch) and

@@ -153,7 +153,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg.stderr = stderr
 	switch args[0] {
 	case "serve":
-		if rest, err = serveFlags(&cfg, rest); err != nil {
+		if err := serveFlags(&cfg, rest); err != nil {
 			fmt.Fprintf(stderr, "huimin serve: %v\n\n%s", err, commandHelp("serve"))
 			return exitError{2}
 		}
@@ -181,17 +181,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serveFlags reads serve's own flags: --addr (over HUIMIN_ADDR). Anything
 // else is an error, so that a mistyped flag never starts a server with
 // the defaults.
-func serveFlags(cfg *config, args []string) ([]string, error) {
+func serveFlags(cfg *config, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return nil, nil
+	return nil
 }
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
