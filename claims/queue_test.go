@@ -54,9 +54,8 @@ type sqlExec interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-const queueClaimColumns = "(id, plan_code, programme, org, external_ref, beneficiary_id, household_id, cap_subject, county_code, event_date, cause, " +
-	"reference, service_type, facts, evidence, status, counted, base, fact_base, request_hash, payable, reserved, reserved_amount, reasons, breakdown, " +
-	"rules_version, approvals, submitted_at, updated_at)"
+// queueClaimRow is the placeholders of one claim row (claims.ClaimColumns).
+var queueClaimRow = "(" + strings.TrimSuffix(strings.Repeat("?,", claims.ClaimColumnCount), ",") + ")"
 
 // insertQueueClaims writes claims and their approvals with one multi-row
 // INSERT each (callers pass at most a few thousand claims at a time).
@@ -65,14 +64,14 @@ func insertQueueClaims(ctx context.Context, conn sqlExec, cs []queueClaim) error
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO claims " + queueClaimColumns + " VALUES ")
-	args := make([]any, 0, len(cs)*29)
+	b.WriteString("INSERT INTO claims (" + claims.ClaimColumns + ") VALUES ")
+	args := make([]any, 0, len(cs)*claims.ClaimColumnCount)
 	var approvals []any
 	for i, c := range cs {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString(queueClaimRow)
 		prog := programmeOf[c.Plan]
 		amount := money.String(money.FromFen(c.Payable))
 		ref := c.ID[len(c.ID)-10:]
