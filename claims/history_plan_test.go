@@ -43,7 +43,7 @@ func TestHistoryOfAChunkReadsTheHouseholdIndex(t *testing.T) {
 		Type  string
 		Key   *string
 	}
-	require.NoError(t, d.DB.Raw("EXPLAIN " + query).Scan(&plan).Error)
+	require.NoError(t, d.DB.Raw("EXPLAIN "+query).Scan(&plan).Error)
 	require.Len(t, plan, 1)
 	require.NotNil(t, plan[0].Key, "a full scan: %+v", plan[0])
 	require.Equal(t, "claims_household", *plan[0].Key)

@@ -40,7 +40,7 @@ type testBody struct {
 	Amount     *money.Amount     `json:"amount"`
 	Any        any               `json:"any"`
 	Ignored    string            `json:"-"`
-	unexported string //lint:ignore U1000 the decoder must leave unexported fields alone
+	unexported string            //lint:ignore U1000 the decoder must leave unexported fields alone
 }
 
 // decodeStatus decodes body into a fresh testBody and returns the status
