@@ -44,7 +44,13 @@ type Service struct {
 // metrics register on reg.
 func New(d *db.DB, now func() time.Time, reg prometheus.Registerer, plans *policies.Plans) *Service {
 	s := &Service{db: d, now: now, metrics: newMetrics(reg), plans: plans, transitions: newTransitions(reg)}
-	s.filings = groupcommit.New(groupcommit.Config{Workers: 4, MaxGroup: 64, Timeout: 30 * time.Second}, s.fileGroup, s.fileAlone)
+	// Linger: with 32 clients and no wait, half of all groups were one
+	// claim (the next arrival, taken by a worker the moment it freed), so
+	// half the commits carried a tenth of the claims. Waiting up to 4 ms
+	// while other groups commit made groups of 7.6 instead of 4.8 and
+	// single claims 15-20 % faster, with a lower p99 (BENCHMARKS.md).
+	s.filings = groupcommit.New(groupcommit.Config{Workers: 4, MaxGroup: 64, Timeout: 30 * time.Second, Linger: 4 * time.Millisecond},
+		s.fileGroup, s.fileAlone)
 	return s
 }
 

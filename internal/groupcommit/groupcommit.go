@@ -6,12 +6,15 @@
 // Claim filing and approvals both use it, with one policy: a fixed number of
 // workers, a bound on group size, one deadline per group whatever its size,
 // and a group that fails as a whole is committed again one request at a time,
-// so one bad request never fails its neighbours.
+// so one bad request never fails its neighbours. A committer may linger: a
+// worker that finds only a few requests waits briefly for more while other
+// groups are committing, rather than commit a group of one.
 package groupcommit
 
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +30,10 @@ type Config struct {
 	MaxGroup int           // requests per group (default 64)
 	Timeout  time.Duration // the deadline of one group's work (default 30 s)
 	Queue    int           // requests waiting for a group (default 4096)
+	// Linger is how long a worker holding fewer than MaxGroup requests
+	// waits for more while other groups are committing (default 0: it
+	// commits what it has at once). An idle committer never waits.
+	Linger time.Duration
 }
 
 // Committer batches requests of type Req into groups.
@@ -39,6 +46,7 @@ type Committer[Req, Res any] struct {
 	stop  sync.Once
 	queue chan *call[Req, Res]
 	done  chan struct{}
+	busy  atomic.Int32 // groups committing now
 	wg    sync.WaitGroup
 }
 
@@ -148,8 +156,31 @@ func (c *Committer[Req, Res]) work() {
 				break fill
 			}
 		}
+		if c.cfg.Linger > 0 && len(calls) < c.cfg.MaxGroup && c.busy.Load() > 0 {
+			calls = c.linger(calls)
+		}
+		c.busy.Add(1)
 		c.commit(calls)
+		c.busy.Add(-1)
 	}
+}
+
+// linger adds to calls what arrives within the Linger window, up to
+// MaxGroup.
+func (c *Committer[Req, Res]) linger(calls []*call[Req, Res]) []*call[Req, Res] {
+	t := time.NewTimer(c.cfg.Linger)
+	defer t.Stop()
+	for len(calls) < c.cfg.MaxGroup {
+		select {
+		case cl := <-c.queue:
+			calls = append(calls, cl)
+		case <-t.C:
+			return calls
+		case <-c.done:
+			return calls
+		}
+	}
+	return calls
 }
 
 // commit runs one group under the one deadline and answers every call.

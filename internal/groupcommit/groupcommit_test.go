@@ -61,6 +61,72 @@ func TestBurstIsGroupedAndEachCallerGetsItsOwnAnswer(t *testing.T) {
 	require.Less(t, len(groups), 50, "the queued requests were committed together: %v", groups)
 }
 
+// While another group commits, a worker holding fewer than MaxGroup
+// requests waits up to Linger for more: requests that trickle in one by one
+// go in one group instead of one group each.
+func TestLingerGathersATrickleWhileAGroupCommits(t *testing.T) {
+	hold, held := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var groups [][]int
+	c := New(Config{Workers: 2, MaxGroup: 4, Linger: 2 * time.Second},
+		func(ctx context.Context, g []int) ([]Result[int], error) {
+			mu.Lock()
+			groups = append(groups, g)
+			mu.Unlock()
+			out := make([]Result[int], len(g))
+			for i, v := range g {
+				out[i] = Result[int]{Value: v}
+			}
+			return out, nil
+		},
+		func(ctx context.Context, v int) (int, error) {
+			if v == 0 { // the first request holds one worker
+				close(held)
+				<-hold
+			}
+			mu.Lock()
+			groups = append(groups, []int{v})
+			mu.Unlock()
+			return v, nil
+		})
+	defer c.Close()
+
+	first := make(chan error, 1)
+	go func() { _, err := c.Do(context.Background(), 0); first <- err }()
+	<-held
+	var wg sync.WaitGroup
+	do := func(v int) {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, err := c.Do(context.Background(), v); require.NoError(t, err) }()
+	}
+	start := time.Now()
+	for v := 1; v <= 4; v++ {
+		do(v)
+		time.Sleep(10 * time.Millisecond)
+	}
+	wg.Wait() // the four are answered before the first: MaxGroup ended the wait
+	require.Less(t, time.Since(start), time.Second, "a full group does not wait out the linger")
+	close(hold)
+	require.NoError(t, <-first)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, [][]int{{1, 2, 3, 4}, {0}}, groups)
+}
+
+// A committer with no group in flight never lingers: a lone request is
+// committed at once.
+func TestIdleCommitterDoesNotLinger(t *testing.T) {
+	c := New(Config{Linger: 10 * time.Second},
+		func(ctx context.Context, g []int) ([]Result[int], error) { return nil, errors.New("not a group") },
+		func(ctx context.Context, v int) (int, error) { return v, nil })
+	defer c.Close()
+	start := time.Now()
+	v, err := c.Do(context.Background(), 5)
+	require.NoError(t, err)
+	require.Equal(t, 5, v)
+	require.Less(t, time.Since(start), time.Second)
+}
+
 // A group that fails as a whole is committed again one request at a time,
 // so the one bad request fails alone.
 func TestFailedGroupFallsBackToOneAtATime(t *testing.T) {
