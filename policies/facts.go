@@ -15,6 +15,7 @@ import (
 
 	"huimin/internal/apperr"
 	"huimin/internal/money"
+	"huimin/internal/rawjson"
 )
 
 // Facts are the claim facts of DESIGN §5, typed: one struct for every
@@ -81,8 +82,8 @@ func ParseFacts(programme, cause string, raw json.RawMessage) (Facts, apperr.Fie
 		errs.Add(factsRoot, "is required")
 		return Facts{}, errs
 	}
-	var m map[string]json.RawMessage
-	if trimmed[0] != '{' || json.Unmarshal(trimmed, &m) != nil {
+	m, err := rawjson.Members(trimmed)
+	if err != nil {
 		errs.Add(factsRoot, "must be an object")
 		return Facts{}, errs
 	}
@@ -143,8 +144,8 @@ func (r *factReader) str(key string) (string, bool) {
 	if v == nil {
 		return "", false
 	}
-	var s string
-	if v[0] != '"' || json.Unmarshal(v, &s) != nil {
+	s, ok := rawjson.Text(v)
+	if !ok {
 		r.errs.Add(apperr.Join(factsRoot, key), "must be a string")
 		return "", false
 	}

@@ -2,6 +2,7 @@ package money_test
 
 import (
 	"encoding/json"
+	"regexp"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -31,6 +32,25 @@ func TestParseJSON(t *testing.T) {
 		_, err := money.ParseJSON(json.RawMessage(in))
 		require.Error(t, err, in)
 		require.ErrorIs(t, err, money.ErrInvalid, in)
+	}
+}
+
+// Parse accepts exactly the texts of the pattern it was first written with,
+// ^[0-9]{1,12}(\.[0-9]{1,2})?$, now checked by hand.
+func TestParseAcceptsThePattern(t *testing.T) {
+	pattern := regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,2})?$`)
+	texts := []string{"", ".", "0", "00", "0.", ".0", "0.0", "0.00", "0.000", "1.2.3", "12a", "a12", "1 ", " 1", "１",
+		"123456789012", "1234567890123", "123456789012.12", "123456789012.123", "9.99", "-1", "+1", "1e2", "1_0"}
+	for a := range 256 { // every two-byte text over digits, dot and a few others
+		for b := range 256 {
+			for _, t := range []string{string([]byte{byte(a)}), string([]byte{byte(a), byte(b)}), "1" + string([]byte{byte(a), byte(b)})} {
+				texts = append(texts, t)
+			}
+		}
+	}
+	for _, in := range texts {
+		_, err := money.Parse(in)
+		require.Equal(t, pattern.MatchString(in), err == nil, "%q", in)
 	}
 }
 
