@@ -312,6 +312,8 @@ const claimColumns = "id, plan_code, programme, org, external_ref, beneficiary_i
 
 const claimColumnCount = 29
 
+var claimColumnList = strings.Split(claimColumns, ", ")
+
 // claimValues appends r's values in the order of claimColumns.
 func claimValues(args []any, r *record) []any {
 	return append(args, r.ID, r.PlanCode, r.Programme, r.Org, r.ExternalRef, r.BeneficiaryID, r.HouseholdID, r.CapSubject,
@@ -320,33 +322,15 @@ func claimValues(args []any, r *record) []any {
 		r.Approvals, r.SubmittedAt, r.UpdatedAt)
 }
 
-// claimsPerInsert bounds one statement: 29 placeholders a row stay under
-// SQLite's 32,766 and MariaDB's 65,535 at 500 rows, and 500 rows of about
-// 2 KB stay far under the packet limit.
+// claimsPerInsert bounds one statement: 500 rows of about 2 KB stay far
+// under the packet limit.
 const claimsPerInsert = 500
 
-// insertClaims inserts new claims with multi-row statements, built by hand:
-// GORM's reflection over 28 fields per row cost more than the statement.
+// insertClaims inserts new claims with multi-row statements (db.InsertRows).
 func insertClaims(ctx context.Context, tx *gorm.DB, recs []*record) error {
-	row := "(" + strings.Repeat("?,", claimColumnCount-1) + "?)"
-	for start := 0; start < len(recs); start += claimsPerInsert {
-		part := recs[start:min(start+claimsPerInsert, len(recs))]
-		var sql strings.Builder
-		sql.Grow(len(claimColumns) + 32 + len(part)*(len(row)+1))
-		sql.WriteString("INSERT INTO claims (" + claimColumns + ") VALUES ")
-		args := make([]any, 0, len(part)*claimColumnCount)
-		for i, r := range part {
-			if i > 0 {
-				sql.WriteByte(',')
-			}
-			sql.WriteString(row)
-			args = claimValues(args, r)
-		}
-		if err := tx.WithContext(ctx).Exec(sql.String(), args...).Error; err != nil {
-			return err
-		}
-	}
-	return nil
+	return db.InsertRows(ctx, tx, "claims", claimColumnList, len(recs), claimsPerInsert, func(args []any, i int) []any {
+		return claimValues(args, recs[i])
+	})
 }
 
 // idemRecord remembers the answer given to an idempotency key. The answer
@@ -426,8 +410,15 @@ func storedAnswer(ctx context.Context, tx *gorm.DB, org, key string) (r idemReco
 
 // insertAnswers remembers the answers given to idempotency keys.
 func insertAnswers(ctx context.Context, tx *gorm.DB, rs []idemRecord) error {
-	return tx.WithContext(ctx).Create(&rs).Error
+	return db.InsertRows(ctx, tx, "idempotency_keys", answerColumns, len(rs), 0, func(args []any, i int) []any {
+		r := &rs[i]
+		return append(args, r.Org, r.IdemKey, r.RequestHash, r.ClaimID, r.StatusCode, r.Response, r.CreatedAt)
+	})
 }
+
+// answerColumns are the idempotency keys' columns, in the order
+// insertAnswers gives a record's values.
+var answerColumns = []string{"org", "idem_key", "request_hash", "claim_id", "status_code", "response", "created_at"}
 
 // loadHistory reads the counted claims of households, by household.
 // Everything a claim is compared with (its duplicates, the incident, the cap

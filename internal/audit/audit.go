@@ -11,6 +11,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"huimin/internal/db"
 	"huimin/internal/ids"
 )
 
@@ -130,5 +131,12 @@ func WriteAll(ctx context.Context, tx *gorm.DB, rs []Record) error {
 	for i := range rs {
 		rs[i].Target, rs[i].Outcome = Summary(rs[i].Target, MaxTarget), Summary(rs[i].Outcome, MaxOutcome)
 	}
-	return tx.WithContext(ctx).Create(&rs).Error
+	return db.InsertRows(ctx, tx, "audit_log", columns, len(rs), 0, func(args []any, i int) []any {
+		r := &rs[i]
+		return append(args, r.ID, r.At, r.Actor, r.Role, r.Org, r.Action, r.Target, r.Outcome, r.RequestID)
+	})
 }
+
+// columns are the audit log's columns, in the order WriteAll gives a
+// record's values.
+var columns = []string{"id", "at", "actor", "role", "org", "action", "target", "outcome", "request_id"}
