@@ -207,7 +207,10 @@ func (s *Service) decide(in checked, plan policies.Plan, people map[string]polic
 		FactBase: factBase, RequestHash: in.hash, RulesVersion: plan.RulesVersion,
 		SubmittedAt: now.UnixMilli(), UpdatedAt: now.UnixMilli(),
 	}
-	facts, _ := json.Marshal(in.facts)
+	// Facts.MarshalJSON writes compact, escaped JSON: what json.Marshal
+	// gives after checking and compacting it again, which cost a claim more
+	// than writing it.
+	facts, _ := in.facts.MarshalJSON()
 	evidence, _ := json.Marshal(in.evidence)
 	rec.Facts, rec.Evidence = string(facts), string(evidence)
 
@@ -217,7 +220,7 @@ func (s *Service) decide(in checked, plan policies.Plan, people map[string]polic
 	}, history, now)
 	rec.Status, rec.Counted, rec.Base, rec.Payable = j.status, j.counted, j.base, j.payable
 	rs, _ := json.Marshal(j.reasons)
-	bd, _ := json.Marshal(j.breakdown)
+	bd := policies.StepsJSON(j.breakdown)
 	rec.Reasons, rec.Breakdown = string(rs), string(bd)
 	return rec
 }

@@ -43,6 +43,28 @@ type Step struct {
 	Amount      money.Amount `json:"amount"`
 }
 
+// StepsJSON is json.Marshal(steps), written directly: every claim stores
+// its breakdown, and encoding/json's reflection and its second pass over
+// each amount's MarshalJSON cost more than the assessment.
+func StepsJSON(steps []Step) []byte {
+	if steps == nil {
+		return []byte("null")
+	}
+	buf := make([]byte, 0, 96*len(steps)+2)
+	buf = append(buf, '[')
+	for i, st := range steps {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"description":`...)
+		buf, _ = appendValue(buf, st.Description) // a string never fails
+		buf = append(buf, `,"amount":"`...)
+		buf = append(buf, money.String(st.Amount.Decimal)...)
+		buf = append(buf, `"}`...)
+	}
+	return append(buf, ']')
+}
+
 // Assessment is the outcome of the payout math for one claim.
 type Assessment struct {
 	// Base is the claim's base as it counts toward accumulation, after any

@@ -38,6 +38,10 @@ func TestParseFactsAccepts(t *testing.T) {
 			`{"service_type":"outpatient","bill_ref":"南阳市第一人民医院 门诊 123","total_cost":15000,"policy_scope_cost":15000,"basic_insurance_paid":0,"critical_illness_paid":0,"medical_assistance_paid":0.5}`,
 			`{"service_type":"outpatient","bill_ref":"南阳市第一人民医院 门诊 123","total_cost":"15000.00","policy_scope_cost":"15000.00","basic_insurance_paid":"0.00","critical_illness_paid":"0.00","medical_assistance_paid":"0.50"}`,
 			"南阳市第一人民医院 门诊 123", "14999.5"},
+		{"ZKB reference with characters JSON escapes", ZKB, CauseMedical,
+			`{"service_type":"inpatient","bill_ref":"A<B>&C","total_cost":"1","policy_scope_cost":"1","basic_insurance_paid":"0","critical_illness_paid":"0","medical_assistance_paid":"0"}`,
+			`{"service_type":"inpatient","bill_ref":"A\u003cB\u003e\u0026C","total_cost":"1.00","policy_scope_cost":"1.00","basic_insurance_paid":"0.00","critical_illness_paid":"0.00","medical_assistance_paid":"0.00"}`,
+			"A<B>&C", "1"},
 		{"ZKB layers above the policy scope give base 0", ZKB, CauseMedical,
 			`{"service_type":"inpatient","bill_ref":"B","total_cost":"100","policy_scope_cost":"50","basic_insurance_paid":"60","critical_illness_paid":"0","medical_assistance_paid":"0"}`,
 			`{"service_type":"inpatient","bill_ref":"B","total_cost":"100.00","policy_scope_cost":"50.00","basic_insurance_paid":"60.00","critical_illness_paid":"0.00","medical_assistance_paid":"0.00"}`,
@@ -82,6 +86,9 @@ func TestParseFactsAccepts(t *testing.T) {
 			require.Equal(t, tc.programme, f.Programme)
 			require.Equal(t, tc.cause, f.Cause)
 			require.Equal(t, tc.canonical, marshal(t, f))
+			direct, err := f.MarshalJSON()
+			require.NoError(t, err)
+			require.Equal(t, tc.canonical, string(direct), "what the claim store writes, without json.Marshal")
 			require.Equal(t, tc.reference, f.Reference())
 			require.True(t, dec(tc.base).Equal(f.Base()), "base %s, want %s", f.Base(), tc.base)
 			back := mustFacts(t, tc.programme, tc.cause, marshal(t, f))

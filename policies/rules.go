@@ -9,8 +9,10 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -562,28 +564,60 @@ type orderedField struct {
 	Value any
 }
 
-// MarshalJSON writes the fields in order.
+// MarshalJSON writes the fields in order, as encoding/json writes each key
+// and value. Every claim's facts go through here, so plain strings,
+// integers and booleans are written directly (appendValue) rather than by
+// a json.Marshal each.
 func (o orderedObject) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+	buf := make([]byte, 0, 64*len(o))
+	buf = append(buf, '{')
 	for i, f := range o {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		k, err := json.Marshal(f.Key)
-		if err != nil {
+		var err error
+		if buf, err = appendValue(buf, f.Key); err != nil {
 			return nil, err
 		}
-		v, err := json.Marshal(f.Value)
-		if err != nil {
+		buf = append(buf, ':')
+		if buf, err = appendValue(buf, f.Value); err != nil {
 			return nil, err
 		}
-		buf.Write(k)
-		buf.WriteByte(':')
-		buf.Write(v)
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return append(buf, '}'), nil
+}
+
+// appendValue appends v as json.Marshal writes it.
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		if plainText(v) {
+			buf = append(buf, '"')
+			buf = append(buf, v...)
+			return append(buf, '"'), nil
+		}
+	case int:
+		return strconv.AppendInt(buf, int64(v), 10), nil
+	case bool:
+		return strconv.AppendBool(buf, v), nil
+	}
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// plainText reports whether json.Marshal writes s as it is between quotes:
+// valid UTF-8 without control characters, quotes, backslashes, the HTML
+// characters it escapes (< > &) or U+2028 and U+2029.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9):
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 // nonNil makes a nil list marshal as [] rather than null.
