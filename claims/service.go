@@ -97,14 +97,13 @@ func (s *Service) Submit(ctx context.Context, who audit.Who, key string, body []
 	if key == "" || len(key) > 128 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		return Answer{}, apperr.New(apperr.ErrBadRequest, "the Idempotency-Key header is required: 1 to 128 printable ASCII characters")
 	}
-	hash := requestHash(body)
 	// Stored answers are not read up front: the group's transaction reads
 	// the keys it files (and fileOne replays after a duplicate), so a retry
 	// is answered as before without a round trip for every new claim. A
 	// request refused at intake still looks for a stored answer first, so
 	// a retry is answered as before even if, say, the plan closed since.
 	refused := func(err error) (Answer, error) {
-		if a, rerr := s.replay(ctx, who.Org, key, hash); rerr != nil || a != nil {
+		if a, rerr := s.replay(ctx, who.Org, key, requestHash(body)); rerr != nil || a != nil {
 			return deref(a), rerr
 		}
 		return Answer{}, err
@@ -123,7 +122,7 @@ func (s *Service) Submit(ctx context.Context, who audit.Who, key string, body []
 	if err := errs.Err(); err != nil {
 		return refused(err)
 	}
-	c.hash = hash
+	c.hash = decodedHash(body)
 	return s.file(ctx, who, key, &item{body: body, in: c, plan: plan})
 }
 
@@ -447,7 +446,7 @@ func (s *Service) intake(chunk []*item, planOf func(string) (policies.Plan, erro
 			it.err = err
 			continue
 		}
-		c.hash = requestHash(it.body)
+		c.hash = decodedHash(it.body)
 		it.in, it.plan = c, plan
 	}
 	return nil

@@ -1,8 +1,11 @@
 package claims
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"huimin/internal/civil"
 	"huimin/policies"
@@ -37,4 +40,27 @@ func BenchmarkIntake(b *testing.B) {
 		}
 		_ = requestHash(body)
 	}
+}
+
+// The hash of a decoded body is the hash requestHash gives it: the same
+// compact bytes, so that answers stored before replay as before.
+func TestDecodedHashIsRequestHash(t *testing.T) {
+	for _, body := range []string{loadBody, "{}", ` { "a" : [ 1 , 2 ] ,"b":"x y\t\"z\" \\" } `, "{\n\t\"名\": \"值 \\u0041\"\r\n}",
+		`{"s":"\\\\"}`, `{"s":"\\\\\" }"}`, `[ true , false , null ]`} {
+		require.True(t, json.Valid([]byte(body)), body)
+		require.Equal(t, requestHash([]byte(body)), decodedHash([]byte(body)), "%q", body)
+	}
+}
+
+func FuzzDecodedHash(f *testing.F) {
+	f.Add(loadBody)
+	f.Add(` { "a" : "b\" c" } `)
+	f.Fuzz(func(t *testing.T, body string) {
+		if !json.Valid([]byte(body)) {
+			return
+		}
+		if requestHash([]byte(body)) != decodedHash([]byte(body)) {
+			t.Fatalf("decodedHash(%q) differs from requestHash", body)
+		}
+	})
 }
