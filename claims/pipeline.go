@@ -113,7 +113,7 @@ func (s *Service) process(ctx context.Context, tx *gorm.DB, org string, items []
 	slices.Sort(households)
 	households = slices.Compact(households)
 	if busy != nil && s.db.Dialect == migrations.MySQL {
-		if households, err = lockFreeHouseholds(ctx, s.db.DB, tx, households, busy); err != nil {
+		if households, err = lockFreeHouseholds(ctx, s.db.DB, tx, households, busy, s.db.Galera); err != nil {
 			return err
 		}
 	} else if err := lockHouseholds(ctx, tx, households); err != nil {
