@@ -97,8 +97,41 @@ func Round(d decimal.Decimal) decimal.Decimal { return d.Round(2) }
 // exceed the budget.
 func FloorFen(d decimal.Decimal) decimal.Decimal { return d.RoundFloor(2) }
 
-// String formats an amount with exactly two decimals, as JSON answers carry it.
-func String(d decimal.Decimal) string { return d.StringFixed(2) }
+// String formats an amount with exactly two decimals, as JSON answers carry it:
+// d.StringFixed(2). An amount of at most two decimals and 16 digits (every
+// amount a claim carries) is formatted from its integer fen directly; a
+// claim's facts, breakdown and answer format a dozen, and StringFixed's
+// rounding and big.Int formatting were 8 % of the server's CPU in a batch.
+func String(d decimal.Decimal) string {
+	exp := d.Exponent()
+	if exp < -2 || exp > 0 || d.NumDigits() > 16 {
+		return d.StringFixed(2)
+	}
+	fen := d.CoefficientInt64()
+	for ; exp > -2; exp-- {
+		fen *= 10
+	}
+	var buf [24]byte
+	i := len(buf)
+	neg := fen < 0
+	if neg {
+		fen = -fen
+	}
+	for n := 0; n < 3 || fen > 0; n++ {
+		if n == 2 {
+			i--
+			buf[i] = '.'
+		}
+		i--
+		buf[i] = byte('0' + fen%10)
+		fen /= 10
+	}
+	if neg {
+		i--
+		buf[i] = '-'
+	}
+	return string(buf[i:])
+}
 
 // Amount is a money value in answers and records: it marshals to a
 // two-decimal JSON string, and is stored as integer fen.

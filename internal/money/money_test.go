@@ -52,6 +52,29 @@ func TestParseAcceptsThePattern(t *testing.T) {
 	}
 }
 
+// String is StringFixed(2) for every decimal, on its fast path or off it.
+func TestStringIsStringFixed(t *testing.T) {
+	texts := []string{"0", "-0", "0.5", "-0.5", "0.05", "-0.05", "0.01", "1", "10", "100", "12.3", "12.34", "-12.34",
+		"12.345", "12.355", "-12.345", "0.005", "0.004", "999999999999.99", "9999999999999999", "99999999999999.99",
+		"999999999999999.99", "12345678901234567890", "-12345678901234567.8", "1e3", "1.5e2", "1e-3", "123456789.125"}
+	for exp := int32(-4); exp <= 3; exp++ {
+		for _, c := range []int64{0, 1, -1, 7, 99, 100, 101, -101, 123456, 9999999999999999, -9999999999999999, 99999999999999999} {
+			texts = append(texts, decimal.New(c, exp).String())
+		}
+	}
+	for _, s := range texts {
+		d := decimal.RequireFromString(s)
+		require.Equal(t, d.StringFixed(2), money.String(d), "%s", s)
+	}
+	for exp := int32(-3); exp <= 1; exp++ {
+		for c := int64(-1200); c <= 1200; c++ {
+			d := decimal.New(c, exp)
+			require.Equal(t, d.StringFixed(2), money.String(d), "%s", d)
+		}
+	}
+	require.Equal(t, decimal.New(5, 0).Add(decimal.New(25, -1)).StringFixed(2), money.String(decimal.New(5, 0).Add(decimal.New(25, -1))))
+}
+
 func TestRounding(t *testing.T) {
 	d := decimal.RequireFromString
 	require.Equal(t, "0.01", money.String(money.Round(d("0.005"))), "half a fen rounds up")
