@@ -160,6 +160,15 @@ type View struct {
 
 // view renders a record with its approvals.
 func (r record) view(approvals []Approval) View {
+	v := r.head(approvals)
+	_ = json.Unmarshal([]byte(r.Evidence), &v.Evidence)
+	_ = json.Unmarshal([]byte(r.Reasons), &v.Reasons)
+	_ = json.Unmarshal([]byte(r.Breakdown), &v.Breakdown)
+	return v
+}
+
+// head is the view without the stored lists decoded (empty).
+func (r record) head(approvals []Approval) View {
 	v := View{
 		ID: r.ID, Plan: r.PlanCode, Programme: r.Programme, Org: r.Org, ExternalRef: r.ExternalRef,
 		BeneficiaryID: r.BeneficiaryID, CountyCode: r.CountyCode, EventDate: r.EventDate, Cause: r.Cause,
@@ -172,14 +181,65 @@ func (r record) view(approvals []Approval) View {
 		h := r.HouseholdID
 		v.HouseholdID = &h
 	}
-	_ = json.Unmarshal([]byte(r.Evidence), &v.Evidence)
-	_ = json.Unmarshal([]byte(r.Reasons), &v.Reasons)
-	_ = json.Unmarshal([]byte(r.Breakdown), &v.Breakdown)
 	if v.Approvals == nil {
 		v.Approvals = []Approval{}
 	}
 	v.Objections = []ObjectionView{}
 	return v
+}
+
+// filedJSON is json.Marshal(r.view(nil)) for a claim being filed, without
+// decoding its evidence, reasons and breakdown from the columns they were
+// just encoded into: those hold exactly what json.Marshal of the values
+// writes, and go into the answer as they are. A single claim's answer was
+// 7 % of the server's work on it in decoding them back.
+// TestFiledJSONIsTheView holds the bytes to the view's.
+func (r *record) filedJSON() ([]byte, error) {
+	v := r.head(nil)
+	return json.Marshal(filedJSONView{
+		ID: v.ID, Plan: v.Plan, Programme: v.Programme, Org: v.Org, ExternalRef: v.ExternalRef, BeneficiaryID: v.BeneficiaryID,
+		HouseholdID: v.HouseholdID, CountyCode: v.CountyCode, EventDate: v.EventDate, Cause: v.Cause, Facts: v.Facts,
+		Evidence: rawList(r.Evidence), Status: v.Status, Payable: v.Payable, ReservedAmount: v.ReservedAmount,
+		Reasons: rawList(r.Reasons), Breakdown: rawList(r.Breakdown), RulesVersion: v.RulesVersion, Approvals: v.Approvals,
+		Notice: v.Notice, Objections: v.Objections, SubmittedAt: v.SubmittedAt, UpdatedAt: v.UpdatedAt,
+	})
+}
+
+// rawList is a stored JSON list as it is, or [] when the column is empty
+// (as view leaves a list it cannot decode).
+func rawList(s string) json.RawMessage {
+	if s == "" {
+		return json.RawMessage("[]")
+	}
+	return json.RawMessage(s)
+}
+
+// filedJSONView is View with the stored lists raw: the same fields, names
+// and order (TestFiledJSONIsTheView compares them).
+type filedJSONView struct {
+	ID             string          `json:"id"`
+	Plan           string          `json:"plan"`
+	Programme      string          `json:"programme"`
+	Org            string          `json:"org"`
+	ExternalRef    string          `json:"external_ref"`
+	BeneficiaryID  string          `json:"beneficiary_id"`
+	HouseholdID    *string         `json:"household_id"`
+	CountyCode     string          `json:"county_code"`
+	EventDate      string          `json:"event_date"`
+	Cause          string          `json:"cause"`
+	Facts          json.RawMessage `json:"facts"`
+	Evidence       json.RawMessage `json:"evidence"`
+	Status         string          `json:"status"`
+	Payable        money.Amount    `json:"payable"`
+	ReservedAmount money.Amount    `json:"reserved_amount"`
+	Reasons        json.RawMessage `json:"reasons"`
+	Breakdown      json.RawMessage `json:"breakdown"`
+	RulesVersion   int             `json:"rules_version"`
+	Approvals      []Approval      `json:"approvals"`
+	Notice         *NoticeRef      `json:"notice"`
+	Objections     []ObjectionView `json:"objections"`
+	SubmittedAt    string          `json:"submitted_at"`
+	UpdatedAt      string          `json:"updated_at"`
 }
 
 // selfHousehold prefixes the household key of a person without a household.

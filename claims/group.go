@@ -2,7 +2,6 @@ package claims
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -142,7 +141,7 @@ func (s *Service) fileLeaders(ctx context.Context, tx *gorm.DB, leaders []*fileR
 				results[r] = fileRes{Err: apperr.New(apperr.ErrDuplicateExternalRef, "external_ref %s was already used for claim %s", it.in.ExternalRef, it.rec.ID).
 					WithDetails(map[string]any{"claim_id": it.rec.ID})}
 			default:
-				view, err := json.Marshal(it.rec.view(nil))
+				view, err := it.rec.filedJSON()
 				if err != nil {
 					return nil, err
 				}

@@ -2,7 +2,6 @@ package claims
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -143,7 +142,7 @@ func (s *Service) fileOne(ctx context.Context, who audit.Who, key string, it *it
 		if it.err != nil {
 			return it.err
 		}
-		view, err := json.Marshal(it.rec.view(nil))
+		view, err := it.rec.filedJSON()
 		if err != nil {
 			return err
 		}
